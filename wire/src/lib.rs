@@ -32,6 +32,7 @@ pub mod amz_date;
 pub mod descriptor;
 pub mod policy;
 pub mod query_auth;
+pub mod s3_xml;
 
 pub use descriptor::{
     DEFAULT_EXPECTED_STATUS_CODES, DescriptorError, MultipartTarget, OrderedPairs,

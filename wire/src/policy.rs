@@ -144,7 +144,7 @@ pub struct PolicyDocument {
 }
 
 /// A policy that does not parse.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyError {
     /// The `policy` field is not base64.
