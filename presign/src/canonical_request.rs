@@ -17,7 +17,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::uri_encode::{encode_into, hex_into};
+use crate::uri_encode::hex_into;
 
 /// The payload hash of a presigned request: S3 does not check the body's hash.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -123,7 +123,11 @@ pub fn string_to_sign(amz_date: &str, scope: &str, creq_hash: &[u8; 32]) -> Stri
 
 /// Trims a header value as SigV4 does: leading and trailing spaces removed, runs of spaces
 /// folded to one.
-pub fn normalize_header_value(v: &str) -> String {
+pub fn normalize_header_value(v: &str) -> std::borrow::Cow<'_, str> {
+    let t = v.trim_matches(' ');
+    if !t.contains("  ") {
+        return std::borrow::Cow::Borrowed(t);
+    }
     let mut out = String::with_capacity(v.len());
     let mut prev_space = false;
     for c in v.trim_matches(' ').chars() {
@@ -137,44 +141,7 @@ pub fn normalize_header_value(v: &str) -> String {
             prev_space = false;
         }
     }
-    out
-}
-
-/// Encoded query pairs kept in one buffer, sortable: the canonical query string's parts.
-#[derive(Debug, Default)]
-pub struct EncodedQuery {
-    buf: String,
-    spans: Vec<(usize, usize, usize)>,
-}
-
-impl EncodedQuery {
-    /// Room for `n` pairs.
-    pub fn with_capacity(n: usize, bytes: usize) -> Self {
-        EncodedQuery {
-            buf: String::with_capacity(bytes),
-            spans: Vec::with_capacity(n),
-        }
-    }
-
-    /// Adds a pair, encoding name and value.
-    pub fn push(&mut self, name: &str, value: &str) {
-        let start = self.buf.len();
-        encode_into(&mut self.buf, name, false);
-        let mid = self.buf.len();
-        encode_into(&mut self.buf, value, false);
-        self.spans.push((start, mid, self.buf.len()));
-    }
-
-    /// The encoded pairs, sorted by name then value (byte order).
-    pub fn sorted(&self) -> Vec<(&str, &str)> {
-        let mut v: Vec<(&str, &str)> = self
-            .spans
-            .iter()
-            .map(|&(s, m, e)| (&self.buf[s..m], &self.buf[m..e]))
-            .collect();
-        v.sort_unstable();
-        v
-    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -185,15 +152,5 @@ mod tests {
     fn header_values_fold_spaces_only() {
         assert_eq!(normalize_header_value("  a   b  c "), "a b c");
         assert_eq!(normalize_header_value("a\tb"), "a\tb");
-    }
-
-    #[test]
-    fn sorted_query_is_byte_ordered() {
-        let mut q = EncodedQuery::default();
-        q.push("uploadId", "x y");
-        q.push("X-Amz-Date", "1");
-        q.push("partNumber", "2");
-        let s = q.sorted();
-        assert_eq!(s, [("X-Amz-Date", "1"), ("partNumber", "2"), ("uploadId", "x%20y")]);
     }
 }

@@ -75,7 +75,10 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"******")
-            .field("session_token", &self.session_token.as_ref().map(|_| "******"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "******"),
+            )
             .finish()
     }
 }
@@ -89,6 +92,9 @@ mod tests {
         let c = Credentials::new("AKID", "SECRETKEY").with_session_token("SESSIONTOKEN");
         let s = format!("{c:?}");
         assert!(s.contains("AKID"));
-        assert!(!s.contains("SECRETKEY") && !s.contains("SESSIONTOKEN"), "{s}");
+        assert!(
+            !s.contains("SECRETKEY") && !s.contains("SESSIONTOKEN"),
+            "{s}"
+        );
     }
 }

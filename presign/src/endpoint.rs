@@ -90,7 +90,9 @@ impl Endpoint {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| invalid("it has no host".into()))?;
         if parsed.query().is_some() || parsed.fragment().is_some() {
-            return Err(invalid("an endpoint has no query string or fragment".into()));
+            return Err(invalid(
+                "an endpoint has no query string or fragment".into(),
+            ));
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(invalid(
@@ -137,10 +139,12 @@ impl Endpoint {
     }
 
     /// The Host of a request for `bucket`.
-    pub fn host_for(&self, bucket: &str) -> String {
+    pub fn host_for(&self, bucket: &str) -> std::borrow::Cow<'_, str> {
         match self.addressing {
-            Addressing::Path => self.authority.clone(),
-            Addressing::VirtualHosted => format!("{bucket}.{}", self.authority),
+            Addressing::Path => std::borrow::Cow::Borrowed(&self.authority),
+            Addressing::VirtualHosted => {
+                std::borrow::Cow::Owned(format!("{bucket}.{}", self.authority))
+            }
         }
     }
 
@@ -179,16 +183,18 @@ impl Endpoint {
             if !(3..=63).contains(&b.len()) {
                 return invalid("a virtual-hosted bucket name is 3 to 63 characters long");
             }
-            if b.iter()
-                .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-'))
-            {
+            if b.iter().any(|c| {
+                !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+            }) {
                 return invalid(
                     "a virtual-hosted bucket name has only lower-case letters, digits, '.' and '-'; use path-style addressing for other names",
                 );
             }
             let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
             if !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-                return invalid("a virtual-hosted bucket name begins and ends with a letter or digit");
+                return invalid(
+                    "a virtual-hosted bucket name begins and ends with a letter or digit",
+                );
             }
             if bucket.contains("..") || bucket.contains(".-") || bucket.contains("-.") {
                 return invalid("a virtual-hosted bucket name has no '..', '.-' or '-.'");
@@ -243,15 +249,31 @@ mod tests {
         let e = Endpoint::custom("ftp://h", "us-east-1").unwrap_err();
         assert!(e.to_string().contains("ftp"), "{e}");
         assert!(Endpoint::custom("not a url", "us-east-1").is_err());
-        assert!(matches!(Endpoint::custom("http://h", "us east"), Err(PresignError::InvalidRegion { .. })));
-        assert!(Endpoint::custom("http://u:p@h", "r").unwrap_err().to_string().contains("AWS_ACCESS_KEY_ID"));
+        assert!(matches!(
+            Endpoint::custom("http://h", "us east"),
+            Err(PresignError::InvalidRegion { .. })
+        ));
+        assert!(
+            Endpoint::custom("http://u:p@h", "r")
+                .unwrap_err()
+                .to_string()
+                .contains("AWS_ACCESS_KEY_ID")
+        );
     }
 
     #[test]
     fn bucket_rules() {
         let vh = Endpoint::aws("us-east-1").unwrap();
         assert!(vh.validate_bucket("my-bucket").is_ok());
-        for bad in ["", "ab", "My_Bucket", "-ab", "a..b", "192.168.1.1", "my.bucket"] {
+        for bad in [
+            "",
+            "ab",
+            "My_Bucket",
+            "-ab",
+            "a..b",
+            "192.168.1.1",
+            "my.bucket",
+        ] {
             assert!(vh.validate_bucket(bad).is_err(), "{bad}");
         }
         let path = Endpoint::custom("http://h:9000", "us-east-1").unwrap();
@@ -264,8 +286,14 @@ mod tests {
         assert!(validate_key("a/b c+d~é//e").is_ok());
         assert!(validate_key("/leading").is_ok());
         assert!(matches!(validate_key(""), Err(PresignError::EmptyKey)));
-        assert!(matches!(validate_key(&"k".repeat(1025)), Err(PresignError::KeyTooLong { len: 1025 })));
-        assert!(matches!(validate_key("a/../b"), Err(PresignError::KeyDotSegment { .. })));
+        assert!(matches!(
+            validate_key(&"k".repeat(1025)),
+            Err(PresignError::KeyTooLong { len: 1025 })
+        ));
+        assert!(matches!(
+            validate_key("a/../b"),
+            Err(PresignError::KeyDotSegment { .. })
+        ));
         assert!(validate_key("a/.../b").is_ok());
     }
 }

@@ -12,7 +12,9 @@ pub const MAX_EXPIRES_SECS: u64 = 7 * 24 * 3600;
 #[non_exhaustive]
 pub enum PresignError {
     /// An environment variable with credentials is unset.
-    #[error("{variable} is not set: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)")]
+    #[error(
+        "{variable} is not set: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials)"
+    )]
     MissingCredentials {
         /// The variable.
         variable: &'static str,
@@ -38,7 +40,9 @@ pub enum PresignError {
         len: usize,
     },
     /// The key has a `.` or `..` segment.
-    #[error("the object key {key:?} has a '.' or '..' path segment, which HTTP clients remove from URLs; choose a key without one")]
+    #[error(
+        "the object key {key:?} has a '.' or '..' path segment, which HTTP clients remove from URLs; choose a key without one"
+    )]
     KeyDotSegment {
         /// The key.
         key: String,
@@ -52,7 +56,9 @@ pub enum PresignError {
         reason: String,
     },
     /// The endpoint's scheme is not http(s).
-    #[error("endpoint {endpoint:?} uses the unsupported scheme {scheme:?}: use http:// or https://")]
+    #[error(
+        "endpoint {endpoint:?} uses the unsupported scheme {scheme:?}: use http:// or https://"
+    )]
     UnsupportedScheme {
         /// The endpoint.
         endpoint: String,
@@ -66,7 +72,9 @@ pub enum PresignError {
         region: String,
     },
     /// The expiry is outside 1 second to 7 days.
-    #[error("expiry of {seconds} s is out of range: SigV4 presigned requests expire in 1 to 604800 seconds (7 days)")]
+    #[error(
+        "expiry of {seconds} s is out of range: SigV4 presigned requests expire in 1 to 604800 seconds (7 days)"
+    )]
     ExpiryOutOfRange {
         /// The expiry asked for.
         seconds: u64,

@@ -54,4 +54,4 @@ pub use multipart::{MultipartPlan, parse_initiate_response};
 pub use post_policy::{PostForm, PostPolicyBuilder};
 pub use presign::{PresignRequest, PresignedRequest, Presigner, S3Operation};
 pub use signpost_wire;
-pub use verify::{VerifyError, Verifier};
+pub use verify::{Verifier, VerifyError};

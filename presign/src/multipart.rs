@@ -184,8 +184,16 @@ mod tests {
         assert!(MultipartPlan::new("b", "k", "u", (5 << 30) + 1, 1 << 30).is_err());
         let e = MultipartPlan::new("b", "k", "u", 5 << 20, 100 << 30).unwrap_err();
         assert!(e.to_string().contains("20480 parts"), "{e}");
-        assert_eq!(MultipartPlan::new("b", "k", "u", 5 << 20, 0).unwrap().part_count(), 1);
-        assert!(matches!(MultipartPlan::new("b", "k", "", 5 << 20, 1), Err(PresignError::EmptyUploadId)));
+        assert_eq!(
+            MultipartPlan::new("b", "k", "u", 5 << 20, 0)
+                .unwrap()
+                .part_count(),
+            1
+        );
+        assert!(matches!(
+            MultipartPlan::new("b", "k", "", 5 << 20, 1),
+            Err(PresignError::EmptyUploadId)
+        ));
     }
 
     #[test]
@@ -194,7 +202,12 @@ mod tests {
 <InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2FkIElE&amp;x</UploadId></InitiateMultipartUploadResult>"#;
         assert_eq!(parse_initiate_response(ok).unwrap(), "VXBsb2FkIElE&x");
         let err = "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
-        assert!(parse_initiate_response(err).unwrap_err().to_string().contains("AccessDenied: Access Denied"));
+        assert!(
+            parse_initiate_response(err)
+                .unwrap_err()
+                .to_string()
+                .contains("AccessDenied: Access Denied")
+        );
         assert!(parse_initiate_response("<x/>").is_err());
         assert!(parse_initiate_response("<a><b>").is_err());
     }

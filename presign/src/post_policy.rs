@@ -224,12 +224,16 @@ impl PostPolicyBuilder<'_> {
         if let Some((min, max)) = self.length
             && min > max
         {
-            return policy_err(format!("content-length-range minimum {min} exceeds maximum {max}"));
+            return policy_err(format!(
+                "content-length-range minimum {min} exceeds maximum {max}"
+            ));
         }
         if let Some(s) = self.status
             && ![200, 201, 204].contains(&s)
         {
-            return policy_err(format!("success_action_status {s} is not one of 200, 201, 204"));
+            return policy_err(format!(
+                "success_action_status {s} is not one of 200, 201, 204"
+            ));
         }
         let at = Presigner::signing_time(self.at);
         let expiration = at
@@ -238,11 +242,8 @@ impl PostPolicyBuilder<'_> {
         let amz_date_bytes = format_amz_date(at);
         let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();
         let date: [u8; 8] = amz_date_bytes[..8].try_into().unwrap_or([b'0'; 8]);
-        let credential = format!(
-            "{}/{}",
-            p.credentials().access_key_id(),
-            p.scope(&amz_date[..8])
-        );
+        let day = p.day_scope(&date);
+        let credential = format!("{}/{}", p.credentials().access_key_id(), day.scope);
 
         let mut fields = OrderedPairs::default();
         let mut conditions = vec![Condition::Eq {
@@ -270,10 +271,20 @@ impl PostPolicyBuilder<'_> {
             add(&mut fields, "Content-Type", ct, v);
         }
         if let Some(s) = self.status {
-            add(&mut fields, "success_action_status", &Rule::Eq(s.to_string()), &s.to_string());
+            add(
+                &mut fields,
+                "success_action_status",
+                &Rule::Eq(s.to_string()),
+                &s.to_string(),
+            );
         }
         if let Some(r) = &self.redirect {
-            add(&mut fields, "success_action_redirect", &Rule::Eq(r.clone()), r);
+            add(
+                &mut fields,
+                "success_action_redirect",
+                &Rule::Eq(r.clone()),
+                r,
+            );
         }
         for (name, rule, value) in &self.extra {
             check_field_name(name)?;
@@ -282,11 +293,31 @@ impl PostPolicyBuilder<'_> {
             }
             add(&mut fields, name, rule, value);
         }
-        add(&mut fields, "x-amz-algorithm", &Rule::Eq(ALGORITHM.into()), ALGORITHM);
-        add(&mut fields, "x-amz-credential", &Rule::Eq(credential.clone()), &credential);
-        add(&mut fields, "x-amz-date", &Rule::Eq(amz_date.into()), amz_date);
+        add(
+            &mut fields,
+            "x-amz-algorithm",
+            &Rule::Eq(ALGORITHM.into()),
+            ALGORITHM,
+        );
+        add(
+            &mut fields,
+            "x-amz-credential",
+            &Rule::Eq(credential.clone()),
+            &credential,
+        );
+        add(
+            &mut fields,
+            "x-amz-date",
+            &Rule::Eq(amz_date.into()),
+            amz_date,
+        );
         if let Some(token) = p.credentials().session_token() {
-            add(&mut fields, "x-amz-security-token", &Rule::Eq(token.into()), token);
+            add(
+                &mut fields,
+                "x-amz-security-token",
+                &Rule::Eq(token.into()),
+                token,
+            );
         }
         if let Some((min, max)) = self.length {
             conditions.push(Condition::ContentLengthRange { min, max });
@@ -298,15 +329,21 @@ impl PostPolicyBuilder<'_> {
         // What S3 will check, checked here first: every field is covered and satisfied.
         policy
             .check_form(fields.iter(), Some(&self.bucket), None, Some(at))
-            .map_err(|v| PresignError::Policy(format!("the built form breaks its own policy: {v}")))?;
+            .map_err(|v| {
+                PresignError::Policy(format!("the built form breaks its own policy: {v}"))
+            })?;
         let policy_b64 = policy.to_base64();
-        let signature = calculate_signature(&p.signing_mac(&date), policy_b64.as_bytes());
+        let signature = calculate_signature(&day.mac, policy_b64.as_bytes());
         let mut sig_hex = String::with_capacity(64);
         hex_into(&mut sig_hex, &signature);
         fields.push("policy", policy_b64);
         fields.push("x-amz-signature", sig_hex);
 
-        let mut url = format!("{}://{}", endpoint.scheme(), endpoint.host_for(&self.bucket));
+        let mut url = format!(
+            "{}://{}",
+            endpoint.scheme(),
+            endpoint.host_for(&self.bucket)
+        );
         endpoint.write_path(&mut url, &self.bucket, "");
         if endpoint.addressing() == crate::Addressing::Path {
             url.pop(); // `/bucket`, not `/bucket/`
@@ -360,8 +397,11 @@ mod tests {
 
     fn p() -> Presigner {
         Presigner::new(
-            Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-                .with_session_token("TOKEN"),
+            Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            )
+            .with_session_token("TOKEN"),
             Endpoint::aws("us-east-1").unwrap(),
         )
     }
@@ -381,10 +421,23 @@ mod tests {
         let names: Vec<_> = f.fields.iter().map(|(k, _)| k).collect();
         assert_eq!(
             names,
-            ["key", "Content-Type", "success_action_status", "x-amz-meta-uuid", "x-amz-algorithm",
-             "x-amz-credential", "x-amz-date", "x-amz-security-token", "policy", "x-amz-signature"]
+            [
+                "key",
+                "Content-Type",
+                "success_action_status",
+                "x-amz-meta-uuid",
+                "x-amz-algorithm",
+                "x-amz-credential",
+                "x-amz-date",
+                "x-amz-security-token",
+                "policy",
+                "x-amz-signature"
+            ]
         );
-        assert_eq!(f.url, "https://sigv4examplebucket.s3.us-east-1.amazonaws.com/");
+        assert_eq!(
+            f.url,
+            "https://sigv4examplebucket.s3.us-east-1.amazonaws.com/"
+        );
         assert_eq!(f.expected_status_codes, vec![201]);
         assert_eq!(f.policy.expiration, datetime!(2015-12-29 1:00 UTC));
         let d = f.to_descriptor();
@@ -396,13 +449,33 @@ mod tests {
     fn refusals() {
         let e = p().post_policy("bucket").build().unwrap_err();
         assert!(e.to_string().contains("key"));
-        let e = p().post_policy("bucket").key("k").success_action_status(302).build().unwrap_err();
+        let e = p()
+            .post_policy("bucket")
+            .key("k")
+            .success_action_status(302)
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("302"));
-        let e = p().post_policy("bucket").key("k").content_length_range(5, 1).build().unwrap_err();
+        let e = p()
+            .post_policy("bucket")
+            .key("k")
+            .content_length_range(5, 1)
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("exceeds"));
-        let e = p().post_policy("bucket").key("k").field("policy", "x").build().unwrap_err();
+        let e = p()
+            .post_policy("bucket")
+            .key("k")
+            .field("policy", "x")
+            .build()
+            .unwrap_err();
         assert!(e.to_string().contains("builder"));
-        let e = p().post_policy("bucket").key("k").expires_in(Duration::ZERO).build().unwrap_err();
+        let e = p()
+            .post_policy("bucket")
+            .key("k")
+            .expires_in(Duration::ZERO)
+            .build()
+            .unwrap_err();
         assert!(matches!(e, PresignError::ExpiryOutOfRange { seconds: 0 }));
     }
 }

@@ -24,7 +24,9 @@
 //! # Ok::<(), signpost_presign::PresignError>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use signpost_wire::amz_date::format_amz_date;
@@ -33,14 +35,13 @@ use signpost_wire::{OrderedPairs, RunnerJobCustomUpload, UploadMethod};
 use time::OffsetDateTime;
 
 use crate::canonical_request::{
-    ALGORITHM, CanonicalParts, EncodedQuery, canonical_request_hash, normalize_header_value,
-    string_to_sign,
+    ALGORITHM, CanonicalParts, canonical_request_hash, normalize_header_value,
 };
 use crate::credentials::Credentials;
 use crate::endpoint::{Endpoint, validate_key};
 use crate::error::{MAX_EXPIRES_SECS, MIN_EXPIRES_SECS, PresignError};
-use crate::signing_key::{SigningKeyCache, calculate_signature};
-use crate::uri_encode::{encode_into, hex_into};
+use crate::signing_key::{DayScope, SigningKeyCache, calculate_signature_parts};
+use crate::uri_encode::encode_into;
 
 /// The S3 operation a URL is signed for: its method and sub-resource query.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -329,8 +330,15 @@ pub struct Presigner {
 }
 
 /// A header name checked and lower-cased, and its value normalized.
-pub(crate) fn check_signed_header(name: &str, value: &str) -> Result<(String, String), PresignError> {
-    let lower = name.to_ascii_lowercase();
+pub(crate) fn check_signed_header<'a>(
+    name: &'a str,
+    value: &'a str,
+) -> Result<(Cow<'a, str>, Cow<'a, str>), PresignError> {
+    let lower: Cow<'a, str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    };
     let unsignable = |reason| {
         Err(PresignError::UnsignableHeader {
             name: name.to_owned(),
@@ -363,18 +371,21 @@ pub(crate) fn check_signed_header(name: &str, value: &str) -> Result<(String, St
         "x-amz-signedheaders",
         "x-amz-signature",
     ];
-    if RESERVED.contains(&lower.as_str()) {
+    if RESERVED.contains(&&*lower) {
         return unsignable("signpost sets the SigV4 parameters itself");
     }
-    if !(STANDARD.contains(&lower.as_str()) || lower.starts_with("x-amz-")) {
+    if !(STANDARD.contains(&&*lower) || lower.starts_with("x-amz-")) {
         return unsignable(
             "a presigned S3 request signs only Content-Type, Content-MD5, Content-Encoding, Content-Language, Content-Disposition, Cache-Control, Expires and x-amz-* headers",
         );
     }
-    if lower == "x-amz-meta-" {
+    if &*lower == "x-amz-meta-" {
         return unsignable("a metadata header needs a name after x-amz-meta-");
     }
-    if !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+    if !value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
         return Err(PresignError::InvalidValue {
             name: name.to_owned(),
             reason: "header values are printable US-ASCII (encode other text, e.g. RFC 2047)",
@@ -404,21 +415,14 @@ impl Presigner {
         &self.credentials
     }
 
-    pub(crate) fn signing_mac(&self, date: &[u8; 8]) -> crate::signing_key::SigningMac {
+    /// The cached per-day scope (signing key, scope, encoded credential).
+    pub(crate) fn day_scope(&self, date: &[u8; 8]) -> Arc<DayScope> {
         self.keys.get(
+            self.credentials.access_key_id(),
             self.credentials.secret_access_key(),
             date,
             self.endpoint.region(),
             &self.service,
-        )
-    }
-
-    /// `date/region/service/aws4_request`.
-    pub(crate) fn scope(&self, date: &str) -> String {
-        format!(
-            "{date}/{}/{}/aws4_request",
-            self.endpoint.region(),
-            self.service
         )
     }
 
@@ -428,6 +432,9 @@ impl Presigner {
     }
 
     /// Signs `req`.
+    ///
+    /// This is the hot path of a server handing out upload URLs; it writes the canonical request
+    /// straight into SHA-256 and the string to sign straight into the cached HMAC state.
     pub fn presign(&self, req: &PresignRequest) -> Result<PresignedRequest, PresignError> {
         self.endpoint.validate_bucket(&req.bucket)?;
         validate_key(&req.key)?;
@@ -436,9 +443,10 @@ impl Presigner {
         if !(MIN_EXPIRES_SECS..=MAX_EXPIRES_SECS).contains(&expires) {
             return Err(PresignError::ExpiryOutOfRange { seconds: expires });
         }
-        let mut headers = Vec::with_capacity(req.headers.len() + 1);
         let host = self.endpoint.host_for(&req.bucket);
-        headers.push(("host".to_owned(), host.clone()));
+        let mut headers: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+            Vec::with_capacity(req.headers.len() + 1);
+        headers.push((Cow::Borrowed("host"), Cow::Borrowed(&*host)));
         for (name, value) in &req.headers {
             let (lower, value) = check_signed_header(name, value)?;
             if headers.iter().any(|(n, _)| *n == lower) {
@@ -458,91 +466,116 @@ impl Presigner {
         let amz_date_bytes = format_amz_date(at);
         let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();
         let date: [u8; 8] = amz_date_bytes[..8].try_into().unwrap_or([b'0'; 8]);
-        let scope = self.scope(&amz_date[..8]);
-        let mut credential = String::with_capacity(self.credentials.access_key_id().len() + scope.len() + 1);
-        credential.push_str(self.credentials.access_key_id());
-        credential.push('/');
-        credential.push_str(&scope);
-        let mut signed_headers = String::with_capacity(headers.len() * 16);
-        for (i, (n, _)) in headers.iter().enumerate() {
-            if i > 0 {
-                signed_headers.push(';');
-            }
-            signed_headers.push_str(n);
-        }
-        let expires_str = expires.to_string();
+        let day = self.day_scope(&date);
+        let mut expires_buf = [0u8; 20];
+        let expires_str = format_u64(expires, &mut expires_buf);
 
-        // The URL: scheme://host/path?operation-query
-        let mut url = String::with_capacity(256 + req.key.len() * 3);
+        // The URL so far: scheme://host/path
+        let mut url = String::with_capacity(320 + req.key.len() * 3);
         url.push_str(self.endpoint.scheme());
         url.push_str("://");
         url.push_str(&host);
         let path_start = url.len();
         self.endpoint.write_path(&mut url, &req.bucket, &req.key);
         let path_end = url.len();
-
+        // `X-Amz-SignedHeaders`, already encoded (`;` is `%3B`), written after the path.
+        for (i, (n, _)) in headers.iter().enumerate() {
+            if i > 0 {
+                url.push_str("%3B");
+            }
+            url.push_str(n);
+        }
+        let signed_end = url.len();
         let op_query = req.operation.query();
-        let mut query = EncodedQuery::with_capacity(op_query.len() + req.query.len() + 6, 256);
-        for (k, v) in &op_query {
-            query.push(k, v);
-        }
-        for (k, v) in &req.query {
-            query.push(k, v);
-        }
-        query.push("X-Amz-Algorithm", ALGORITHM);
-        query.push("X-Amz-Credential", &credential);
-        query.push("X-Amz-Date", amz_date);
-        query.push("X-Amz-Expires", &expires_str);
-        query.push("X-Amz-SignedHeaders", &signed_headers);
-        if let Some(token) = self.credentials.session_token() {
-            query.push("X-Amz-Security-Token", token);
-        }
-        let sorted = query.sorted();
-        let header_refs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let creq_hash = canonical_request_hash(&CanonicalParts {
-            method: req.operation.method(),
-            path: &url[path_start..path_end],
-            query: &sorted,
-            headers: &header_refs,
-        });
-        let sts = string_to_sign(amz_date, &scope, &creq_hash);
-        let signature = calculate_signature(&self.signing_mac(&date), sts.as_bytes());
-        drop(sorted);
+        let token_encoded = self
+            .credentials
+            .session_token()
+            .map(crate::uri_encode::encode);
 
-        // Operation query first, as written, then the SigV4 parameters in aws-sigv4's order.
-        let mut sep = '?';
-        let mut put = |url: &mut String, k: &str, v: &str| {
+        {
+            let path = &url[path_start..path_end];
+            let signed_headers = &url[path_end..signed_end];
+            let mut query: Vec<(Cow<'_, str>, Cow<'_, str>)> =
+                Vec::with_capacity(op_query.len() + req.query.len() + 6);
+            for (k, v) in &op_query {
+                query.push((Cow::Borrowed(*k), encode_cow(v)));
+            }
+            for (k, v) in &req.query {
+                query.push((encode_cow(k), encode_cow(v)));
+            }
+            query.push((Cow::Borrowed("X-Amz-Algorithm"), Cow::Borrowed(ALGORITHM)));
+            query.push((
+                Cow::Borrowed("X-Amz-Credential"),
+                Cow::Borrowed(&day.credential_encoded),
+            ));
+            query.push((Cow::Borrowed("X-Amz-Date"), Cow::Borrowed(amz_date)));
+            query.push((Cow::Borrowed("X-Amz-Expires"), Cow::Borrowed(expires_str)));
+            query.push((
+                Cow::Borrowed("X-Amz-SignedHeaders"),
+                Cow::Borrowed(signed_headers),
+            ));
+            if let Some(t) = &token_encoded {
+                query.push((Cow::Borrowed("X-Amz-Security-Token"), Cow::Borrowed(t)));
+            }
+            query.sort_unstable();
+            let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (&**k, &**v)).collect();
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (&**k, &**v)).collect();
+            let creq_hash = canonical_request_hash(&CanonicalParts {
+                method: req.operation.method(),
+                path,
+                query: &q,
+                headers: &h,
+            });
+            let mut creq_hex = [0u8; 64];
+            hex_to(&mut creq_hex, &creq_hash);
+            let signature = calculate_signature_parts(
+                &day.mac,
+                &[
+                    ALGORITHM.as_bytes(),
+                    b"\n",
+                    amz_date.as_bytes(),
+                    b"\n",
+                    day.scope.as_bytes(),
+                    b"\n",
+                    &creq_hex,
+                ],
+            );
+            // Reuse the hex buffer for the signature.
+            hex_to(&mut creq_hex, &signature);
+            let signed_headers = signed_headers.to_owned();
+            url.truncate(path_end);
+
+            // Operation query first, as written, then the SigV4 parameters in aws-sigv4's order.
+            let mut sep = '?';
+            for (k, v) in &op_query {
+                push_pair(&mut url, &mut sep, k, v);
+            }
+            for (k, v) in &req.query {
+                push_pair(&mut url, &mut sep, k, v);
+            }
             url.push(sep);
-            sep = '&';
-            encode_into(url, k, false);
-            url.push('=');
-            encode_into(url, v, false);
-        };
-        for (k, v) in &op_query {
-            put(&mut url, k, v);
-        }
-        for (k, v) in &req.query {
-            put(&mut url, k, v);
-        }
-        put(&mut url, "X-Amz-Algorithm", ALGORITHM);
-        put(&mut url, "X-Amz-Credential", &credential);
-        put(&mut url, "X-Amz-Date", amz_date);
-        put(&mut url, "X-Amz-Expires", &expires_str);
-        put(&mut url, "X-Amz-SignedHeaders", &signed_headers);
-        url.push_str("&X-Amz-Signature=");
-        hex_into(&mut url, &signature);
-        if let Some(token) = self.credentials.session_token() {
-            url.push_str("&X-Amz-Security-Token=");
-            encode_into(&mut url, token, false);
+            url.push_str("X-Amz-Algorithm=");
+            url.push_str(ALGORITHM);
+            url.push_str("&X-Amz-Credential=");
+            url.push_str(&day.credential_encoded);
+            url.push_str("&X-Amz-Date=");
+            url.push_str(amz_date);
+            url.push_str("&X-Amz-Expires=");
+            url.push_str(expires_str);
+            url.push_str("&X-Amz-SignedHeaders=");
+            url.push_str(&signed_headers);
+            url.push_str("&X-Amz-Signature=");
+            url.push_str(std::str::from_utf8(&creq_hex).unwrap_or_default());
+            if let Some(t) = &token_encoded {
+                url.push_str("&X-Amz-Security-Token=");
+                url.push_str(t);
+            }
         }
 
         // Headers to send: as the caller named them, with normalized values; Host is the client's.
-        let mut send = OrderedPairs::default();
+        let mut send = OrderedPairs(Vec::with_capacity(req.headers.len()));
         for (name, value) in &req.headers {
-            send.push(name.clone(), normalize_header_value(value));
+            send.push(name.clone(), normalize_header_value(value).into_owned());
         }
         Ok(PresignedRequest {
             method: req.operation.method(),
@@ -555,7 +588,11 @@ impl Presigner {
     /// The URL `req` would be signed for, without the SigV4 parameters (for comparisons and
     /// diagnostics).
     pub fn unsigned_url(&self, req: &PresignRequest) -> String {
-        let mut url = format!("{}://{}", self.endpoint.scheme(), self.endpoint.host_for(&req.bucket));
+        let mut url = format!(
+            "{}://{}",
+            self.endpoint.scheme(),
+            self.endpoint.host_for(&req.bucket)
+        );
         self.endpoint.write_path(&mut url, &req.bucket, &req.key);
         let mut sep = '?';
         let op = req.operation.query();
@@ -571,6 +608,45 @@ impl Presigner {
     }
 }
 
+fn encode_cow(s: &str) -> Cow<'_, str> {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(crate::uri_encode::encode(s))
+    }
+}
+
+fn push_pair(url: &mut String, sep: &mut char, k: &str, v: &str) {
+    url.push(*sep);
+    *sep = '&';
+    encode_into(url, k, false);
+    url.push('=');
+    encode_into(url, v, false);
+}
+
+fn hex_to(out: &mut [u8; 64], bytes: &[u8; 32]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 15)];
+    }
+}
+
+fn format_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,7 +654,10 @@ mod tests {
 
     fn presigner() -> Presigner {
         Presigner::new(
-            Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
             Endpoint::aws("us-east-1").unwrap(),
         )
     }
@@ -588,26 +667,49 @@ mod tests {
         let p = presigner();
         for secs in [0, 604_801] {
             let e = p
-                .presign(&PresignRequest::put_object("bucket", "k").expires_in(Duration::from_secs(secs)))
+                .presign(
+                    &PresignRequest::put_object("bucket", "k")
+                        .expires_in(Duration::from_secs(secs)),
+                )
                 .unwrap_err();
             assert!(matches!(e, PresignError::ExpiryOutOfRange { seconds } if seconds == secs));
             assert!(e.to_string().contains("604800"));
         }
-        assert!(p.presign(&PresignRequest::put_object("bucket", "k").expires_in(Duration::from_secs(604_800))).is_ok());
-        assert!(p.presign(&PresignRequest::put_object("bucket", "k").expires_in(Duration::from_secs(1))).is_ok());
+        assert!(
+            p.presign(
+                &PresignRequest::put_object("bucket", "k").expires_in(Duration::from_secs(604_800))
+            )
+            .is_ok()
+        );
+        assert!(
+            p.presign(
+                &PresignRequest::put_object("bucket", "k").expires_in(Duration::from_secs(1))
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn headers_are_checked() {
         let p = presigner();
-        let e = p.presign(&PresignRequest::put_object("bucket", "k").header("X-Custom", "1")).unwrap_err();
+        let e = p
+            .presign(&PresignRequest::put_object("bucket", "k").header("X-Custom", "1"))
+            .unwrap_err();
         assert!(matches!(e, PresignError::UnsignableHeader { .. }), "{e}");
-        let e = p.presign(&PresignRequest::put_object("bucket", "k").header("x-amz-date", "1")).unwrap_err();
+        let e = p
+            .presign(&PresignRequest::put_object("bucket", "k").header("x-amz-date", "1"))
+            .unwrap_err();
         assert!(matches!(e, PresignError::UnsignableHeader { .. }), "{e}");
-        let e = p.presign(&PresignRequest::put_object("bucket", "k").meta("a", "é")).unwrap_err();
+        let e = p
+            .presign(&PresignRequest::put_object("bucket", "k").meta("a", "é"))
+            .unwrap_err();
         assert!(matches!(e, PresignError::InvalidValue { .. }), "{e}");
         let e = p
-            .presign(&PresignRequest::put_object("bucket", "k").content_type("a").header("content-type", "b"))
+            .presign(
+                &PresignRequest::put_object("bucket", "k")
+                    .content_type("a")
+                    .header("content-type", "b"),
+            )
             .unwrap_err();
         assert!(e.to_string().contains("twice"));
     }
@@ -624,8 +726,13 @@ mod tests {
             )
             .unwrap();
         assert_eq!(r.method, "PUT");
-        assert!(r.url.starts_with("https://bucket.s3.us-east-1.amazonaws.com/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&"));
-        assert!(r.url.contains("X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-job&"));
+        assert!(r.url.starts_with(
+            "https://bucket.s3.us-east-1.amazonaws.com/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+        ));
+        assert!(
+            r.url
+                .contains("X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-job&")
+        );
         assert_eq!(r.expires_at, datetime!(2024-01-02 3:14:05 UTC));
         assert_eq!(r.headers.get("content-type"), Some("video/mp4"));
         let d = r.to_descriptor();

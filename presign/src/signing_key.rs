@@ -13,7 +13,7 @@
 //!
 //! See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -46,8 +46,15 @@ pub fn generate_signing_key(secret: &str, date: &str, region: &str, service: &st
 /// `signature = HexEncode(HMAC(kSigning, StringToSign))`, given a MAC already keyed with
 /// `kSigning`.
 pub fn calculate_signature(keyed: &SigningMac, string_to_sign: &[u8]) -> [u8; 32] {
+    calculate_signature_parts(keyed, &[string_to_sign])
+}
+
+/// [`calculate_signature`] of the concatenation of `parts`, without building it.
+pub fn calculate_signature_parts(keyed: &SigningMac, parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = keyed.0.clone();
-    mac.update(string_to_sign);
+    for p in parts {
+        mac.update(p);
+    }
     mac.finalize().into_bytes().into()
 }
 
@@ -68,20 +75,33 @@ impl std::fmt::Debug for SigningMac {
     }
 }
 
-/// The last signing key derived, by date, region and service.
+/// Everything that depends only on the day, region and service: the keyed MAC and the scope
+/// strings written into every URL of that day.
+#[derive(Debug)]
+pub struct DayScope {
+    /// HMAC state keyed with the signing key.
+    pub mac: SigningMac,
+    /// `YYYYMMDD/region/service/aws4_request`.
+    pub scope: String,
+    /// `X-Amz-Credential`'s value, URI-encoded: `AKID%2FYYYYMMDD%2Fregion%2Fservice%2Faws4_request`.
+    pub credential_encoded: String,
+}
+
+/// The last [`DayScope`] derived, by date, region and service.
 ///
 /// One entry suffices: a presigner signs for one region and service, and the date changes once a
-/// day. A miss derives anew; the lock is held only to clone the state.
+/// day. A miss derives anew; the lock is held only to clone an `Arc`.
 #[derive(Default)]
 pub struct SigningKeyCache {
     entry: Mutex<Option<CacheEntry>>,
 }
 
 struct CacheEntry {
+    access_key_id: String,
     date: [u8; 8],
     region: String,
     service: String,
-    mac: SigningMac,
+    day: Arc<DayScope>,
 }
 
 impl std::fmt::Debug for SigningKeyCache {
@@ -91,28 +111,46 @@ impl std::fmt::Debug for SigningKeyCache {
 }
 
 impl SigningKeyCache {
-    /// The keyed MAC for this scope, derived on a miss.
-    pub fn get(&self, secret: &str, date: &[u8; 8], region: &str, service: &str) -> SigningMac {
+    /// The day's scope for these credentials, derived on a miss.
+    pub fn get(
+        &self,
+        access_key_id: &str,
+        secret: &str,
+        date: &[u8; 8],
+        region: &str,
+        service: &str,
+    ) -> Arc<DayScope> {
         let mut guard = match self.entry.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
         if let Some(e) = guard.as_ref()
             && &e.date == date
+            && e.access_key_id == access_key_id
             && e.region == region
             && e.service == service
         {
-            return e.mac.clone();
+            return Arc::clone(&e.day);
         }
         let date_str = std::str::from_utf8(date).unwrap_or_default();
-        let mac = SigningMac::new(&generate_signing_key(secret, date_str, region, service));
+        let scope = format!("{date_str}/{region}/{service}/aws4_request");
+        let mut credential_encoded = String::with_capacity(access_key_id.len() + scope.len() + 16);
+        crate::uri_encode::encode_into(&mut credential_encoded, access_key_id, false);
+        credential_encoded.push_str("%2F");
+        crate::uri_encode::encode_into(&mut credential_encoded, &scope, false);
+        let day = Arc::new(DayScope {
+            mac: SigningMac::new(&generate_signing_key(secret, date_str, region, service)),
+            scope,
+            credential_encoded,
+        });
         *guard = Some(CacheEntry {
+            access_key_id: access_key_id.to_owned(),
             date: *date,
             region: region.to_owned(),
             service: service.to_owned(),
-            mac: mac.clone(),
+            day: Arc::clone(&day),
         });
-        mac
+        day
     }
 }
 
@@ -130,21 +168,41 @@ mod tests {
     /// `wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY`, 20120215, us-east-1, iam.
     #[test]
     fn aws_documented_signing_key() {
-        let k = generate_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam");
-        assert_eq!(hex(&k), "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+        let k = generate_signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "20120215",
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex(&k),
+            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+        );
     }
 
     #[test]
     fn cache_is_keyed_by_scope() {
         let cache = SigningKeyCache::default();
-        let a = calculate_signature(&cache.get("s", b"20240101", "us-east-1", "s3"), b"x");
-        let b = calculate_signature(&cache.get("s", b"20240102", "us-east-1", "s3"), b"x");
-        let c = calculate_signature(&cache.get("s", b"20240102", "eu-west-1", "s3"), b"x");
-        let a2 = calculate_signature(&cache.get("s", b"20240101", "us-east-1", "s3"), b"x");
+        let sig = |date: &[u8; 8], region| {
+            calculate_signature(&cache.get("AK", "s", date, region, "s3").mac, b"x")
+        };
+        let a = sig(b"20240101", "us-east-1");
+        let b = sig(b"20240102", "us-east-1");
+        let c = sig(b"20240102", "eu-west-1");
+        let a2 = sig(b"20240101", "us-east-1");
+        let day = cache.get("AK/x", "s", b"20240101", "us-east-1", "s3");
+        assert_eq!(day.scope, "20240101/us-east-1/s3/aws4_request");
+        assert_eq!(
+            day.credential_encoded,
+            "AK%2Fx%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"
+        );
         assert_ne!(a, b);
         assert_ne!(b, c);
         assert_eq!(a, a2);
-        let direct = hmac_sha256(&generate_signing_key("s", "20240101", "us-east-1", "s3"), b"x");
+        let direct = hmac_sha256(
+            &generate_signing_key("s", "20240101", "us-east-1", "s3"),
+            b"x",
+        );
         assert_eq!(a, direct);
     }
 }

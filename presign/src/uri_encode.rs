@@ -63,8 +63,10 @@ mod tests {
 
     #[test]
     fn documented_cases() {
-        assert_eq!(encode("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"),
-            "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request");
+        assert_eq!(
+            encode("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"),
+            "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+        );
         assert_eq!(encode("a=b&c?d#e%f"), "a%3Db%26c%3Fd%23e%25f");
         assert_eq!(encode("-._~"), "-._~");
     }

@@ -55,7 +55,9 @@ pub enum VerifyError {
     #[error("the access key {0:?} is not known to this receiver")]
     UnknownAccessKey(String),
     /// The credential scope names another region.
-    #[error("the request is signed for region {got:?}, expecting {expected:?}: sign with the receiver's region")]
+    #[error(
+        "the request is signed for region {got:?}, expecting {expected:?}: sign with the receiver's region"
+    )]
     WrongRegion {
         /// The receiver's region.
         expected: String,
@@ -69,7 +71,9 @@ pub enum VerifyError {
     #[error("X-Amz-Expires {0} is out of range: S3 accepts 1 to 604800 seconds")]
     ExpiresOutOfRange(u64),
     /// Signed for a time too far in the future.
-    #[error("the request is dated {date}, more than 15 minutes after now: check the signer's clock")]
+    #[error(
+        "the request is dated {date}, more than 15 minutes after now: check the signer's clock"
+    )]
     NotYetValid {
         /// X-Amz-Date.
         date: OffsetDateTime,
@@ -87,10 +91,14 @@ pub enum VerifyError {
     #[error("the signed header {0:?} is missing from the request")]
     SignedHeaderMissing(String),
     /// An `x-amz-*` header was sent but not signed.
-    #[error("the header {0:?} is sent but not signed: S3 requires every x-amz-* header to be signed")]
+    #[error(
+        "the header {0:?} is sent but not signed: S3 requires every x-amz-* header to be signed"
+    )]
     UnsignedHeader(String),
     /// The signature does not match.
-    #[error("SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided. Check your key and signing method.")]
+    #[error(
+        "SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided. Check your key and signing method."
+    )]
     SignatureDoesNotMatch {
         /// The canonical request computed here (as S3 shows it).
         canonical_request: String,
@@ -109,15 +117,17 @@ impl VerifyError {
     /// The S3 error code AWS answers for this.
     pub fn s3_code(&self) -> &'static str {
         match self {
-            VerifyError::NotPresigned | VerifyError::Expired { .. } | VerifyError::TokenMismatch => {
-                "AccessDenied"
-            }
+            VerifyError::NotPresigned
+            | VerifyError::Expired { .. }
+            | VerifyError::TokenMismatch => "AccessDenied",
             VerifyError::Malformed(_)
             | VerifyError::WrongRegion { .. }
             | VerifyError::BadScope(_)
             | VerifyError::ExpiresOutOfRange(_)
             | VerifyError::UnsupportedAlgorithm(_) => "AuthorizationQueryParametersError",
-            VerifyError::MissingField(_) | VerifyError::PolicyMalformed(_) => "InvalidPolicyDocument",
+            VerifyError::MissingField(_) | VerifyError::PolicyMalformed(_) => {
+                "InvalidPolicyDocument"
+            }
             VerifyError::UnknownAccessKey(_) => "InvalidAccessKeyId",
             VerifyError::NotYetValid { .. } => "RequestTimeTooSkewed",
             VerifyError::SignedHeaderMissing(_)
@@ -154,7 +164,11 @@ impl Verifier {
         }
     }
 
-    fn check_scope(&self, algorithm: &str, scope: &signpost_wire::CredentialScope) -> Result<(), VerifyError> {
+    fn check_scope(
+        &self,
+        algorithm: &str,
+        scope: &signpost_wire::CredentialScope,
+    ) -> Result<(), VerifyError> {
         if algorithm != ALGORITHM {
             return Err(VerifyError::UnsupportedAlgorithm(algorithm.to_owned()));
         }
@@ -215,7 +229,10 @@ impl Verifier {
                 expires_at: auth.expires_at(),
             });
         }
-        match (self.credentials.session_token(), auth.security_token.as_deref()) {
+        match (
+            self.credentials.session_token(),
+            auth.security_token.as_deref(),
+        ) {
             (None, None) => {}
             (Some(a), Some(b)) if ct_eq(a, b) => {}
             _ => return Err(VerifyError::TokenMismatch),
@@ -236,7 +253,7 @@ impl Verifier {
             let values: Vec<String> = headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| normalize_header_value(v))
+                .map(|(_, v)| normalize_header_value(v).into_owned())
                 .collect();
             let value = if values.is_empty() {
                 if name == "host" {
@@ -269,8 +286,14 @@ impl Verifier {
             pairs.push((ek, ev));
         }
         pairs.sort_unstable();
-        let q: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let h: Vec<(&str, &str)> = canon.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let q: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let h: Vec<(&str, &str)> = canon
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         let parts = CanonicalParts {
             method,
             path,
@@ -279,7 +302,10 @@ impl Verifier {
         };
         let scope = format!("{}/{}/s3/aws4_request", auth.credential.date, self.region);
         let sts = string_to_sign(amz_date, &scope, &canonical_request_hash(&parts));
-        let expected = hex(&calculate_signature(&self.mac(&auth.credential.date), sts.as_bytes()));
+        let expected = hex(&calculate_signature(
+            &self.mac(&auth.credential.date),
+            sts.as_bytes(),
+        ));
         if !ct_eq(&expected, &auth.signature) {
             return Err(VerifyError::SignatureDoesNotMatch {
                 canonical_request: canonical_request_string(&parts),
@@ -324,7 +350,10 @@ impl Verifier {
                 return Err(VerifyError::TokenMismatch);
             }
         }
-        let expected = hex(&calculate_signature(&self.mac(&credential.date), policy_b64.as_bytes()));
+        let expected = hex(&calculate_signature(
+            &self.mac(&credential.date),
+            policy_b64.as_bytes(),
+        ));
         if !ct_eq(&expected, signature) {
             return Err(VerifyError::SignatureDoesNotMatch {
                 canonical_request: String::new(),
@@ -364,7 +393,10 @@ mod tests {
     fn setup() -> (Presigner, Verifier) {
         let c = Credentials::new("AKID", "SECRET");
         (
-            Presigner::new(c.clone(), Endpoint::custom("http://127.0.0.1:9000", "eu-west-1").unwrap()),
+            Presigner::new(
+                c.clone(),
+                Endpoint::custom("http://127.0.0.1:9000", "eu-west-1").unwrap(),
+            ),
             Verifier::new(c, "eu-west-1"),
         )
     }
@@ -373,50 +405,113 @@ mod tests {
     fn rules_in_turn() {
         let (p, v) = setup();
         let put = p
-            .presign(&PresignRequest::put_object("b", "k").meta("a", "1").at(T).expires_in(std::time::Duration::from_secs(60)))
+            .presign(
+                &PresignRequest::put_object("b", "k")
+                    .meta("a", "1")
+                    .at(T)
+                    .expires_in(std::time::Duration::from_secs(60)),
+            )
             .unwrap();
         let h = [("x-amz-meta-a", "1")];
         assert_eq!(v.verify_presigned("PUT", &put.url, &h, T), Ok(()));
-        assert!(matches!(v.verify_presigned("PUT", &put.url, &h, T + Duration::seconds(61)), Err(VerifyError::Expired { .. })));
-        assert!(matches!(v.verify_presigned("PUT", &put.url, &h, T - Duration::hours(1)), Err(VerifyError::NotYetValid { .. })));
-        assert!(matches!(v.verify_presigned("PUT", &put.url, &[], T), Err(VerifyError::SignedHeaderMissing(_))));
+        assert!(matches!(
+            v.verify_presigned("PUT", &put.url, &h, T + Duration::seconds(61)),
+            Err(VerifyError::Expired { .. })
+        ));
+        assert!(matches!(
+            v.verify_presigned("PUT", &put.url, &h, T - Duration::hours(1)),
+            Err(VerifyError::NotYetValid { .. })
+        ));
+        assert!(matches!(
+            v.verify_presigned("PUT", &put.url, &[], T),
+            Err(VerifyError::SignedHeaderMissing(_))
+        ));
         let extra = [("x-amz-meta-a", "1"), ("x-amz-acl", "public-read")];
-        assert!(matches!(v.verify_presigned("PUT", &put.url, &extra, T), Err(VerifyError::UnsignedHeader(_))));
+        assert!(matches!(
+            v.verify_presigned("PUT", &put.url, &extra, T),
+            Err(VerifyError::UnsignedHeader(_))
+        ));
         let e = v.verify_presigned("GET", &put.url, &h, T).unwrap_err();
         assert_eq!(e.s3_code(), "SignatureDoesNotMatch");
-        if let VerifyError::SignatureDoesNotMatch { canonical_request, .. } = e {
-            assert!(canonical_request.starts_with("GET\n/b/k\n"), "{canonical_request}");
+        if let VerifyError::SignatureDoesNotMatch {
+            canonical_request, ..
+        } = e
+        {
+            assert!(
+                canonical_request.starts_with("GET\n/b/k\n"),
+                "{canonical_request}"
+            );
         }
         let other_region = Verifier::new(Credentials::new("AKID", "SECRET"), "us-east-1");
-        let e = other_region.verify_presigned("PUT", &put.url, &h, T).unwrap_err();
+        let e = other_region
+            .verify_presigned("PUT", &put.url, &h, T)
+            .unwrap_err();
         assert!(e.to_string().contains("\"eu-west-1\""), "{e}");
         let wrong_key = Verifier::new(Credentials::new("AKID", "OTHER"), "eu-west-1");
-        assert!(matches!(wrong_key.verify_presigned("PUT", &put.url, &h, T), Err(VerifyError::SignatureDoesNotMatch { .. })));
-        assert_eq!(v.verify_presigned("PUT", "http://127.0.0.1:9000/b/k", &[], T), Err(VerifyError::NotPresigned));
+        assert!(matches!(
+            wrong_key.verify_presigned("PUT", &put.url, &h, T),
+            Err(VerifyError::SignatureDoesNotMatch { .. })
+        ));
+        assert_eq!(
+            v.verify_presigned("PUT", "http://127.0.0.1:9000/b/k", &[], T),
+            Err(VerifyError::NotPresigned)
+        );
     }
 
     #[test]
     fn post_forms() {
         let (p, v) = setup();
-        let form = p.post_policy("b").key_starts_with("up/").content_length_range(1, 10).at(T).build().unwrap();
-        let mut fields: Vec<(String, String)> = form.fields.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
+        let form = p
+            .post_policy("b")
+            .key_starts_with("up/")
+            .content_length_range(1, 10)
+            .at(T)
+            .build()
+            .unwrap();
+        let mut fields: Vec<(String, String)> = form
+            .fields
+            .iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
         fields[0].1 = "up/video.mp4".into();
         fn f(fs: &[(String, String)]) -> Vec<(&str, &str)> {
             fs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
         }
         assert_eq!(v.verify_post(&form.url, f(&fields), 5, T), Ok(()));
-        assert_eq!(v.verify_post(&form.url, f(&fields), 11, T).unwrap_err().s3_code(), "EntityTooLarge");
+        assert_eq!(
+            v.verify_post(&form.url, f(&fields), 11, T)
+                .unwrap_err()
+                .s3_code(),
+            "EntityTooLarge"
+        );
         let mut moved = fields.clone();
         moved[0].1 = "elsewhere/video.mp4".into();
-        assert!(matches!(v.verify_post(&form.url, f(&moved), 5, T), Err(VerifyError::Policy(PolicyViolation::ConditionFailed { .. }))));
-        assert!(matches!(v.verify_post(&form.url, f(&fields), 5, T + Duration::hours(2)), Err(VerifyError::Policy(PolicyViolation::Expired { .. }))));
-        assert!(matches!(v.verify_post("http://127.0.0.1:9000/other", f(&fields), 5, T), Err(VerifyError::Policy(_))));
+        assert!(matches!(
+            v.verify_post(&form.url, f(&moved), 5, T),
+            Err(VerifyError::Policy(PolicyViolation::ConditionFailed { .. }))
+        ));
+        assert!(matches!(
+            v.verify_post(&form.url, f(&fields), 5, T + Duration::hours(2)),
+            Err(VerifyError::Policy(PolicyViolation::Expired { .. }))
+        ));
+        assert!(matches!(
+            v.verify_post("http://127.0.0.1:9000/other", f(&fields), 5, T),
+            Err(VerifyError::Policy(_))
+        ));
         let mut extra = fields.clone();
         extra.insert(1, ("acl".into(), "public-read".into()));
-        assert!(matches!(v.verify_post(&form.url, f(&extra), 5, T), Err(VerifyError::Policy(PolicyViolation::FieldNotInPolicy { .. }))));
+        assert!(matches!(
+            v.verify_post(&form.url, f(&extra), 5, T),
+            Err(VerifyError::Policy(
+                PolicyViolation::FieldNotInPolicy { .. }
+            ))
+        ));
         let mut tampered = fields.clone();
         let pol = tampered.iter_mut().find(|(k, _)| k == "policy").unwrap();
         pol.1 = pol.1.replace('A', "B");
-        assert!(matches!(v.verify_post(&form.url, f(&tampered), 5, T), Err(VerifyError::SignatureDoesNotMatch { .. })));
+        assert!(matches!(
+            v.verify_post(&form.url, f(&tampered), 5, T),
+            Err(VerifyError::SignatureDoesNotMatch { .. })
+        ));
     }
 }

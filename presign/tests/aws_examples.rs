@@ -16,8 +16,7 @@ fn fixture(name: &str) -> Value {
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str()
-        .unwrap_or_else(|| panic!("fixture field {k}"))
+    v[k].as_str().unwrap_or_else(|| panic!("fixture field {k}"))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -93,7 +92,10 @@ fn post_policy_example_signature_parse_and_verify() {
         "s3",
     );
     assert_eq!(
-        hex(&calculate_signature(&SigningMac::new(&key), policy.as_bytes())),
+        hex(&calculate_signature(
+            &SigningMac::new(&key),
+            policy.as_bytes()
+        )),
         s(&f, "signature")
     );
 
@@ -129,7 +131,10 @@ fn post_policy_example_signature_parse_and_verify() {
         "us-east-1",
     );
     let at = parse_rfc3339(s(&f, "verify_at")).unwrap();
-    assert_eq!(v.verify_post(s(&f, "url"), pairs.iter().copied(), 1000, at), Ok(()));
+    assert_eq!(
+        v.verify_post(s(&f, "url"), pairs.iter().copied(), 1000, at),
+        Ok(())
+    );
     // A key outside user/user1/ is refused by the policy.
     let mut moved = pairs.clone();
     moved[0].1 = "user/user2/MyPhoto.jpg";

@@ -194,7 +194,17 @@ fn arb_case() -> impl Strategy<Value = Case> {
         1u64..=604_800,
     )
         .prop_map(
-            |((ak, sk, tok), region, (url, addressing), bucket, key, op, headers, secs, expires)| {
+            |(
+                (ak, sk, tok),
+                region,
+                (url, addressing),
+                bucket,
+                key,
+                op,
+                headers,
+                secs,
+                expires,
+            )| {
                 let mut creds = Credentials::new(ak, sk);
                 if let Some(t) = tok {
                     creds = creds.with_session_token(t);

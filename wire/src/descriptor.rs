@@ -318,7 +318,9 @@ pub enum DescriptorError {
         url: String,
     },
     /// A URL's scheme is not http or https.
-    #[error("descriptor field `{field}` uses the unsupported scheme `{scheme}`: only http and https URLs can be uploaded to")]
+    #[error(
+        "descriptor field `{field}` uses the unsupported scheme `{scheme}`: only http and https URLs can be uploaded to"
+    )]
     UnsupportedScheme {
         /// The JSON field.
         field: &'static str,
@@ -326,10 +328,14 @@ pub enum DescriptorError {
         scheme: String,
     },
     /// `fields` given with method PUT.
-    #[error("descriptor has `fields` but method PUT: form fields only exist in a POST upload; set \"method\": \"POST\" or drop `fields`")]
+    #[error(
+        "descriptor has `fields` but method PUT: form fields only exist in a POST upload; set \"method\": \"POST\" or drop `fields`"
+    )]
     FieldsOnPut,
     /// `fields` has a `file` entry.
-    #[error("descriptor `fields` contains `file`: the uploader sends the file part itself, last; remove it")]
+    #[error(
+        "descriptor `fields` contains `file`: the uploader sends the file part itself, last; remove it"
+    )]
     FileField,
     /// A field or header name appears twice.
     #[error("descriptor `{field}` names `{name}` twice (names are case-insensitive)")]
@@ -504,9 +510,8 @@ fn check_unique(field: &'static str, pairs: &OrderedPairs) -> Result<(), Descrip
 /// RFC 9110 `token` characters: what a header name may contain.
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn check_header(name: &str, value: &str) -> Result<(), DescriptorError> {
@@ -565,9 +570,15 @@ mod tests {
 
     #[test]
     fn peertube_shapes_parse_unchanged() {
-        let put = RunnerJobCustomUpload::from_json(r#"{"url":"http://127.0.0.1:9000/b/k?X-Amz-Signature=ab&X-Amz-Date=1"}"#).unwrap();
+        let put = RunnerJobCustomUpload::from_json(
+            r#"{"url":"http://127.0.0.1:9000/b/k?X-Amz-Signature=ab&X-Amz-Date=1"}"#,
+        )
+        .unwrap();
         assert_eq!(put.method, UploadMethod::Put);
-        assert_eq!(put.url, "http://127.0.0.1:9000/b/k?X-Amz-Signature=ab&X-Amz-Date=1");
+        assert_eq!(
+            put.url,
+            "http://127.0.0.1:9000/b/k?X-Amz-Signature=ab&X-Amz-Date=1"
+        );
         let post =
             RunnerJobCustomUpload::from_json(r#"{"url":"https://x.example/up","method":"POST"}"#)
                 .unwrap();
@@ -584,23 +595,35 @@ mod tests {
         let names: Vec<_> = d.fields.iter().map(|(k, _)| k).collect();
         assert_eq!(names, ["z", "key", "a", "policy"]);
         let back = serde_json::to_string(&d).unwrap();
-        assert!(back.contains(r#""fields":{"z":"1","key":"a","a":"2","policy":"p"}"#), "{back}");
+        assert!(
+            back.contains(r#""fields":{"z":"1","key":"a","a":"2","policy":"p"}"#),
+            "{back}"
+        );
     }
 
     fn err(json: &str) -> String {
-        RunnerJobCustomUpload::from_json(json).unwrap_err().to_string()
+        RunnerJobCustomUpload::from_json(json)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn refusals_name_the_field() {
         assert!(err(r#"{"url":"http://h/","method":"PATCH"}"#).contains("PATCH"));
-        assert!(err(r#"{"url":"http://h/","fields":{"key":"k"}}"#).contains("`fields` but method PUT"));
-        assert!(err(r#"{"url":"http://h/","method":"POST","fields":{"File":"x"}}"#).contains("`file`"));
+        assert!(
+            err(r#"{"url":"http://h/","fields":{"key":"k"}}"#).contains("`fields` but method PUT")
+        );
+        assert!(
+            err(r#"{"url":"http://h/","method":"POST","fields":{"File":"x"}}"#).contains("`file`")
+        );
         assert!(err(r#"{"url":"ftp://h/"}"#).contains("unsupported scheme `ftp`"));
         assert!(err(r#"{"url":""}"#).contains("`url` is empty"));
         assert!(err(r#"{"url":"not a url"}"#).contains("not a valid URL"));
         assert!(err(r#"{"url":"http://h/","checksum":"x"}"#).contains("unknown field `checksum`"));
-        assert!(err(r#"{"url":"http://h/","headers":{"Content-Length":"3"}}"#).contains("Content-Length"));
+        assert!(
+            err(r#"{"url":"http://h/","headers":{"Content-Length":"3"}}"#)
+                .contains("Content-Length")
+        );
         assert!(err(r#"{"url":"http://h/","headers":{"a":"1","A":"2"}}"#).contains("twice"));
         assert!(err(r#"{"url":"http://h/","expectedStatusCodes":[]}"#).contains("empty"));
         assert!(err(r#"{"url":"http://h/","expectedStatusCodes":[403]}"#).contains("403"));

@@ -61,17 +61,21 @@ impl Condition {
 
     fn to_json(&self) -> Value {
         match self {
-            Condition::Eq { field, value } => {
-                Value::Array(vec!["eq".into(), format!("${field}").into(), value.clone().into()])
-            }
+            Condition::Eq { field, value } => Value::Array(vec![
+                "eq".into(),
+                format!("${field}").into(),
+                value.clone().into(),
+            ]),
             Condition::StartsWith { field, prefix } => Value::Array(vec![
                 "starts-with".into(),
                 format!("${field}").into(),
                 prefix.clone().into(),
             ]),
-            Condition::ContentLengthRange { min, max } => {
-                Value::Array(vec!["content-length-range".into(), (*min).into(), (*max).into()])
-            }
+            Condition::ContentLengthRange { min, max } => Value::Array(vec![
+                "content-length-range".into(),
+                (*min).into(),
+                (*max).into(),
+            ]),
         }
     }
 
@@ -82,7 +86,9 @@ impl Condition {
                     return Err("an object condition has exactly one field".into());
                 }
                 let (k, v) = m.iter().next().ok_or("empty object condition")?;
-                let value = v.as_str().ok_or("an object condition's value is a string")?;
+                let value = v
+                    .as_str()
+                    .ok_or("an object condition's value is a string")?;
                 Ok(Condition::Eq {
                     field: normalize(k),
                     value: value.to_owned(),
@@ -131,7 +137,10 @@ impl fmt::Display for Condition {
 }
 
 fn normalize(field: &str) -> String {
-    field.strip_prefix('$').unwrap_or(field).to_ascii_lowercase()
+    field
+        .strip_prefix('$')
+        .unwrap_or(field)
+        .to_ascii_lowercase()
 }
 
 /// A parsed POST policy: when it expires and what a form must satisfy.
@@ -154,7 +163,9 @@ pub enum PolicyError {
     #[error("the POST policy is not valid JSON: {0}")]
     Json(String),
     /// `expiration` missing or not ISO 8601.
-    #[error("the POST policy's `expiration` is missing or not an ISO 8601 time (e.g. 2015-12-30T12:00:00.000Z)")]
+    #[error(
+        "the POST policy's `expiration` is missing or not an ISO 8601 time (e.g. 2015-12-30T12:00:00.000Z)"
+    )]
     Expiration,
     /// A condition is malformed.
     #[error("the POST policy's condition #{index} is invalid: {reason}")]
@@ -187,13 +198,17 @@ pub enum PolicyViolation {
         actual: Option<String>,
     },
     /// A field was sent that no condition names.
-    #[error("form field `{field}` is not named by any POST policy condition; S3 refuses fields the policy does not cover")]
+    #[error(
+        "form field `{field}` is not named by any POST policy condition; S3 refuses fields the policy does not cover"
+    )]
     FieldNotInPolicy {
         /// The uncovered field.
         field: String,
     },
     /// The file is larger than `content-length-range` allows.
-    #[error("the file is {size} bytes, over the POST policy's content-length-range maximum of {max} bytes")]
+    #[error(
+        "the file is {size} bytes, over the POST policy's content-length-range maximum of {max} bytes"
+    )]
     TooLarge {
         /// The file's size.
         size: u64,
@@ -201,7 +216,9 @@ pub enum PolicyViolation {
         max: u64,
     },
     /// The file is smaller than `content-length-range` allows.
-    #[error("the file is {size} bytes, under the POST policy's content-length-range minimum of {min} bytes")]
+    #[error(
+        "the file is {size} bytes, under the POST policy's content-length-range minimum of {min} bytes"
+    )]
     TooSmall {
         /// The file's size.
         size: u64,
@@ -261,7 +278,8 @@ impl PolicyDocument {
 
     /// Parses policy JSON.
     pub fn from_json(json: &[u8]) -> Result<Self, PolicyError> {
-        let v: Value = serde_json::from_slice(json).map_err(|e| PolicyError::Json(e.to_string()))?;
+        let v: Value =
+            serde_json::from_slice(json).map_err(|e| PolicyError::Json(e.to_string()))?;
         let obj = v
             .as_object()
             .ok_or_else(|| PolicyError::Json("not an object".into()))?;
@@ -411,9 +429,18 @@ mod tests {
         PolicyDocument {
             expiration: datetime!(2030-01-01 0:00 UTC),
             conditions: vec![
-                Condition::Eq { field: "bucket".into(), value: "b".into() },
-                Condition::StartsWith { field: "key".into(), prefix: "user/".into() },
-                Condition::StartsWith { field: "content-type".into(), prefix: "video/".into() },
+                Condition::Eq {
+                    field: "bucket".into(),
+                    value: "b".into(),
+                },
+                Condition::StartsWith {
+                    field: "key".into(),
+                    prefix: "user/".into(),
+                },
+                Condition::StartsWith {
+                    field: "content-type".into(),
+                    prefix: "video/".into(),
+                },
                 Condition::ContentLengthRange { min: 1, max: 10 },
             ],
         }
@@ -435,21 +462,37 @@ mod tests {
     #[test]
     fn malformed_policies_are_named() {
         assert_eq!(PolicyDocument::from_base64("!!"), Err(PolicyError::Base64));
-        assert_eq!(PolicyDocument::from_json(br#"{"conditions":[]}"#), Err(PolicyError::Expiration));
-        let e = PolicyDocument::from_json(br#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["in","$key","a"]]}"#);
+        assert_eq!(
+            PolicyDocument::from_json(br#"{"conditions":[]}"#),
+            Err(PolicyError::Expiration)
+        );
+        let e = PolicyDocument::from_json(
+            br#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["in","$key","a"]]}"#,
+        );
         assert!(matches!(e, Err(PolicyError::Condition { index: 0, .. })));
-        let e = PolicyDocument::from_json(br#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range",5,1]]}"#);
+        let e = PolicyDocument::from_json(
+            br#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range",5,1]]}"#,
+        );
         assert!(matches!(e, Err(PolicyError::Condition { index: 0, .. })));
     }
 
     #[test]
     fn check_form_applies_each_rule() {
         let d = doc();
-        let ok = [("key", "user/a.mp4"), ("Content-Type", "video/mp4"), ("x-amz-signature", "s")];
+        let ok = [
+            ("key", "user/a.mp4"),
+            ("Content-Type", "video/mp4"),
+            ("x-amz-signature", "s"),
+        ];
         let now = Some(datetime!(2029-01-01 0:00 UTC));
         assert_eq!(d.check_form(ok, Some("b"), Some(5), now), Ok(()));
         assert!(matches!(
-            d.check_form(ok, Some("b"), Some(5), Some(datetime!(2030-01-01 0:00:01 UTC))),
+            d.check_form(
+                ok,
+                Some("b"),
+                Some(5),
+                Some(datetime!(2030-01-01 0:00:01 UTC))
+            ),
             Err(PolicyViolation::Expired { .. })
         ));
         assert!(matches!(
@@ -458,15 +501,34 @@ mod tests {
         ));
         let bad_key = [("key", "admin/a.mp4"), ("Content-Type", "video/mp4")];
         let e = d.check_form(bad_key, Some("b"), Some(5), now).unwrap_err();
-        assert!(e.to_string().contains(r#"["starts-with","$key","user/"]"#), "{e}");
-        assert_eq!(d.check_form(ok, Some("b"), Some(11), now), Err(PolicyViolation::TooLarge { size: 11, max: 10 }));
-        assert_eq!(d.check_form(ok, Some("b"), Some(0), now), Err(PolicyViolation::TooSmall { size: 0, min: 1 }));
-        let extra = [("key", "user/a"), ("Content-Type", "video/x"), ("acl", "public-read")];
+        assert!(
+            e.to_string().contains(r#"["starts-with","$key","user/"]"#),
+            "{e}"
+        );
+        assert_eq!(
+            d.check_form(ok, Some("b"), Some(11), now),
+            Err(PolicyViolation::TooLarge { size: 11, max: 10 })
+        );
+        assert_eq!(
+            d.check_form(ok, Some("b"), Some(0), now),
+            Err(PolicyViolation::TooSmall { size: 0, min: 1 })
+        );
+        let extra = [
+            ("key", "user/a"),
+            ("Content-Type", "video/x"),
+            ("acl", "public-read"),
+        ];
         assert_eq!(
             d.check_form(extra, Some("b"), Some(5), now),
-            Err(PolicyViolation::FieldNotInPolicy { field: "acl".into() })
+            Err(PolicyViolation::FieldNotInPolicy {
+                field: "acl".into()
+            })
         );
-        let ignored = [("key", "user/a"), ("Content-Type", "video/x"), ("X-Ignore-me", "1")];
+        let ignored = [
+            ("key", "user/a"),
+            ("Content-Type", "video/x"),
+            ("X-Ignore-me", "1"),
+        ];
         assert_eq!(d.check_form(ignored, Some("b"), Some(5), now), Ok(()));
     }
 

@@ -83,7 +83,10 @@ impl fmt::Debug for QueryAuth {
             .field("expires", &self.expires)
             .field("signed_headers", &self.signed_headers)
             .field("signature", &"******")
-            .field("security_token", &self.security_token.as_ref().map(|_| "******"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "******"),
+            )
             .finish()
     }
 }
@@ -208,7 +211,13 @@ mod tests {
             "http://h/k?X-Amz-Algorithm=A&X-Amz-Credential=AK%2F20130524%2Fr%2Fs3%2Faws4_request&X-Amz-Date=2013",
         )
         .unwrap_err();
-        assert!(matches!(e, QueryAuthError::Invalid { param: "X-Amz-Date", .. }));
+        assert!(matches!(
+            e,
+            QueryAuthError::Invalid {
+                param: "X-Amz-Date",
+                ..
+            }
+        ));
     }
 
     #[test]

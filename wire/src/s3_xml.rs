@@ -102,7 +102,13 @@ mod tests {
         assert_eq!(x.get("Key"), Some("a&b"));
         assert_eq!(x.get("ETag"), Some("\"abc\""));
         let nested = S3Xml::parse("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part><Part><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>").unwrap();
-        assert_eq!(nested.leaves, vec![("PartNumber".into(), "1".into()), ("PartNumber".into(), "2".into())]);
+        assert_eq!(
+            nested.leaves,
+            vec![
+                ("PartNumber".into(), "1".into()),
+                ("PartNumber".into(), "2".into())
+            ]
+        );
         assert!(S3Xml::parse("<a><b>").is_none());
         assert!(S3Xml::parse("not xml").is_none());
         assert!(S3Xml::parse("").is_none());
