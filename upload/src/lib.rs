@@ -1,1 +1,56 @@
-//! placeholder
+//! # signpost-upload: the runner side of S3 presigned uploads
+//!
+//! A transcoding runner (PeerTube's, or any worker) receives an upload target as JSON, a
+//! [`RunnerJobCustomUpload`], and sends its output file there, straight to S3 or MinIO:
+//!
+//! - **PUT** to a presigned URL, exactly as given (query string and signature intact), the file
+//!   streamed with its `Content-Length` (S3 refuses chunked PUTs), the signed headers sent.
+//! - **POST** a form (S3 browser-based upload): the fields in order, the file part last.
+//! - **Multipart**: parts uploaded in parallel to presigned UploadPart URLs, each retried alone,
+//!   then CompleteMultipartUpload; AbortMultipartUpload on failure.
+//!
+//! Before sending, a pre-flight refuses what S3 would refuse (an expired URL or policy, a file
+//! outside `content-length-range`, a key outside the policy's prefix). Success is any status in
+//! `expectedStatusCodes` (default 200, 201, 204); otherwise the error carries S3's `Code`,
+//! `Message` and `RequestId`. Connection faults, 5xx, 429 and `SlowDown` are retried with
+//! exponential backoff and jitter ([`RetryPolicy`]); other 4xx are not; nothing is retried past
+//! the URL's expiry. The file is read from disk as it is sent, in 256 KiB chunks, so memory does
+//! not grow with its size, and it is only ever opened for reading.
+//!
+//! ```no_run
+//! use signpost_upload::{RunnerJobCustomUpload, Uploader, UploadOptions, Progress};
+//! use std::sync::Arc;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // What PeerTube hands a runner today, or signpost's extended form.
+//! let job = RunnerJobCustomUpload::from_json(r#"{
+//!     "url": "http://127.0.0.1:9000/videos/out.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&…",
+//!     "method": "PUT",
+//!     "headers": { "Content-Type": "video/mp4" }
+//! }"#)?;
+//! let opts = UploadOptions {
+//!     progress: Some(Arc::new(|p: Progress| eprintln!("{:.0}%", p.fraction() * 100.0))),
+//!     ..Default::default()
+//! };
+//! let outcome = Uploader::new()?.upload_with(&job, "out.mp4", &opts).await?;
+//! println!("HTTP {} after {} attempt(s), ETag {:?}", outcome.status, outcome.attempts, outcome.etag);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod body;
+pub mod error;
+mod form;
+pub mod preflight;
+pub mod progress;
+pub mod retry;
+mod uploader;
+
+pub use error::{Refusal, S3ErrorBody, UploadError};
+pub use preflight::preflight;
+pub use progress::{Progress, ProgressFn};
+pub use retry::RetryPolicy;
+pub use signpost_wire::{self, RunnerJobCustomUpload, UploadMethod};
+pub use uploader::{PostResponse, UploadOptions, UploadOutcome, Uploader, UploaderBuilder};

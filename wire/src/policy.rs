@@ -335,6 +335,7 @@ impl PolicyDocument {
     ///
     /// - `fields`: the form fields as sent (names case-insensitive).
     /// - `bucket`: the bucket the form is posted to (from the URL); it answers `$bucket`.
+    ///   `None` when it is not known (a runner's pre-flight): `$bucket` conditions are skipped.
     /// - `file_len`: the file's size, if known; `None` skips `content-length-range`.
     /// - `now`: the time to judge expiration at; `None` skips it.
     ///
@@ -374,6 +375,7 @@ impl PolicyDocument {
             {
                 return Some(b.to_owned());
             }
+            // (`bucket` is None here only for non-bucket fields: bucket conditions were skipped.)
             fields
                 .clone()
                 .into_iter()
@@ -381,6 +383,9 @@ impl PolicyDocument {
                 .map(|(_, v)| v.to_owned())
         };
         for c in &self.conditions {
+            if bucket.is_none() && c.field() == Some("bucket") {
+                continue;
+            }
             match c {
                 Condition::Eq { field, value } => {
                     let actual = lookup(field);

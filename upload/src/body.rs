@@ -1,0 +1,202 @@
+//! The request body: optional bytes before, a range of the file, optional bytes after, with an
+//! exact length (so the request carries `Content-Length`, never chunked encoding: S3 refuses
+//! chunked PUTs). The file is read in chunks as the connection takes them; memory stays at a
+//! chunk or two whatever the file's size.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use crate::error::UploadError;
+use crate::progress::AttemptMeter;
+
+/// How much of the file one read takes.
+pub(crate) const CHUNK: usize = 256 * 1024;
+
+/// Where a body failure is left for the sender to find (reqwest wraps body errors opaquely).
+pub(crate) type FailSlot = Arc<Mutex<Option<UploadError>>>;
+
+pub(crate) struct FileRangeBody {
+    prefix: Option<Bytes>,
+    suffix: Option<Bytes>,
+    file: tokio::fs::File,
+    path: PathBuf,
+    /// File bytes still to send.
+    remaining: u64,
+    /// Check, once the range is read, that the file has nothing more (a whole-file body).
+    check_eof: bool,
+    len: u64,
+    buf: Option<BytesMut>,
+    /// The last chunk, held back until the end-of-file probe answers.
+    stash: Option<Bytes>,
+    meter: Arc<AttemptMeter>,
+    fail: FailSlot,
+}
+
+impl FileRangeBody {
+    /// Opens `path` read-only and positions it at `offset`.
+    pub(crate) async fn open(
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+        whole_file: bool,
+        prefix: Option<Bytes>,
+        suffix: Option<Bytes>,
+        meter: Arc<AttemptMeter>,
+        fail: FailSlot,
+    ) -> Result<Self, UploadError> {
+        use tokio::io::AsyncSeekExt;
+        let unreadable = |source| UploadError::FileUnreadable {
+            path: path.clone(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(&path).await.map_err(unreadable)?;
+        if offset > 0 {
+            file.seek(std::io::SeekFrom::Start(offset))
+                .await
+                .map_err(unreadable)?;
+        }
+        let framing =
+            prefix.as_ref().map_or(0, |b| b.len()) + suffix.as_ref().map_or(0, |b| b.len());
+        Ok(FileRangeBody {
+            len: len + framing as u64,
+            prefix,
+            suffix,
+            file,
+            path,
+            remaining: len,
+            check_eof: whole_file,
+            buf: None,
+            stash: None,
+            meter,
+            fail,
+        })
+    }
+
+    fn failed(&self, detail: String) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        if let Ok(mut slot) = self.fail.lock() {
+            *slot = Some(UploadError::FileChanged {
+                path: self.path.clone(),
+                detail: detail.clone(),
+            });
+        }
+        Poll::Ready(Some(Err(BodyError(detail))))
+    }
+
+    fn poll_probe(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let mut probe = [0u8; 1];
+        let mut rb = ReadBuf::new(&mut probe);
+        match ready!(Pin::new(&mut self.file).poll_read(cx, &mut rb)) {
+            Ok(()) if !rb.filled().is_empty() => {
+                self.stash = None;
+                self.failed("it grew past the size it had when the upload started".into())
+            }
+            Ok(()) => {
+                let last = self.stash.take().unwrap_or_default();
+                self.meter.add(last.len() as u64);
+                Poll::Ready(Some(Ok(Frame::data(last))))
+            }
+            Err(e) => {
+                self.stash = None;
+                self.read_error(e)
+            }
+        }
+    }
+
+    fn read_error(&self, e: std::io::Error) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let msg = e.to_string();
+        if let Ok(mut slot) = self.fail.lock() {
+            *slot = Some(UploadError::FileUnreadable {
+                path: self.path.clone(),
+                source: e,
+            });
+        }
+        Poll::Ready(Some(Err(BodyError(msg))))
+    }
+}
+
+/// A body failure; the detail is in the fail slot.
+#[derive(Debug)]
+pub(crate) struct BodyError(String);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+impl Body for FileRangeBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        if let Some(p) = this.prefix.take() {
+            this.meter.add(p.len() as u64);
+            return Poll::Ready(Some(Ok(Frame::data(p))));
+        }
+        if this.stash.is_some() {
+            return this.poll_probe(cx);
+        }
+        if this.remaining > 0 {
+            let want = (this.remaining.min(CHUNK as u64)) as usize;
+            let buf = this.buf.get_or_insert_with(|| BytesMut::zeroed(want));
+            let filled = {
+                let mut rb = ReadBuf::new(&mut buf[..]);
+                match ready!(Pin::new(&mut this.file).poll_read(cx, &mut rb)) {
+                    Ok(()) => rb.filled().len(),
+                    Err(e) => {
+                        this.buf = None;
+                        return this.read_error(e);
+                    }
+                }
+            };
+            let mut chunk = this.buf.take().unwrap_or_default();
+            if filled == 0 {
+                return this.failed(format!(
+                    "it ended {} bytes early: the file shrank",
+                    this.remaining
+                ));
+            }
+            chunk.truncate(filled);
+            this.remaining -= filled as u64;
+            if this.remaining == 0 && this.check_eof {
+                // Hold the last chunk back until a probe shows the file has nothing more, so the
+                // server never completes an object from a file that was still being written.
+                this.stash = Some(chunk.freeze());
+                return this.poll_probe(cx);
+            }
+            this.meter.add(filled as u64);
+            return Poll::Ready(Some(Ok(Frame::data(chunk.freeze()))));
+        }
+        if let Some(s) = this.suffix.take() {
+            this.meter.add(s.len() as u64);
+            return Poll::Ready(Some(Ok(Frame::data(s))));
+        }
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_none()
+            && self.remaining == 0
+            && self.stash.is_none()
+            && self.suffix.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.len)
+    }
+}
