@@ -1,0 +1,215 @@
+//! A fault-injecting HTTP server for the uploader's tests: real HTTP/1.1 on 127.0.0.1, scripted
+//! answers, and a record of every request it received.
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+pub enum Act {
+    /// Read the whole body, answer this status, headers and body.
+    Answer(u16, Vec<(&'static str, String)>, String),
+    /// Read the whole body, answer an S3 error document.
+    S3Error(u16, &'static str, &'static str),
+    /// Read `n` body bytes, then drop the connection without answering.
+    DropAfter(usize),
+    /// Read nothing and answer nothing for this long (then drop).
+    Stall(Duration),
+}
+
+impl Act {
+    pub fn ok() -> Act {
+        Act::Answer(200, vec![("ETag", "\"etag-1\"".into())], String::new())
+    }
+    pub fn status(s: u16) -> Act {
+        Act::Answer(s, vec![], String::new())
+    }
+}
+
+/// A request as received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query exactly as on the request line.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The body was read to its end (not dropped or stalled).
+    pub complete: bool,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Chooses the act for a request: by default the script in order, the last act repeating.
+pub type Router = Arc<dyn Fn(&str, &str, usize) -> Act + Send + Sync>;
+
+#[derive(Clone)]
+pub struct FaultServer {
+    pub base: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FaultServer {
+    /// Answers requests with `script` in order; the last entry repeats.
+    pub async fn start(script: Vec<Act>) -> FaultServer {
+        let script = Arc::new(script);
+        Self::start_routed(Arc::new(move |_m: &str, _t: &str, i: usize| {
+            script[i.min(script.len() - 1)].clone()
+        }))
+        .await
+    }
+
+    /// Answers each request with `router(method, target, index)`.
+    pub async fn start_routed(router: Router) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let counter = Arc::new(Mutex::new(0usize));
+        let seen2 = Arc::clone(&seen);
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let seen = Arc::clone(&seen2);
+                let router = Arc::clone(&router);
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let seen = Arc::clone(&seen);
+                        let router = Arc::clone(&router);
+                        let counter = Arc::clone(&counter);
+                        async move { handle(req, seen, router, counter).await }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(sock), svc)
+                        .await;
+                });
+            }
+        });
+        FaultServer {
+            base: format!("http://{addr}"),
+            seen,
+        }
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[derive(Debug)]
+struct Dropped;
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dropped on purpose")
+    }
+}
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    req: Request<Incoming>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    router: Router,
+    counter: Arc<Mutex<usize>>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let method = req.method().to_string();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let index = {
+        let mut c = counter.lock().unwrap();
+        *c += 1;
+        *c - 1
+    };
+    let act = router(&method, &target, index);
+    let mut record = Seen {
+        method,
+        target,
+        headers,
+        body: Vec::new(),
+        complete: false,
+    };
+    let mut body = req.into_body();
+    match act {
+        Act::Stall(d) => {
+            seen.lock().unwrap().push(record);
+            tokio::time::sleep(d).await;
+            Err(Dropped)
+        }
+        Act::DropAfter(n) => {
+            while record.body.len() < n {
+                match body.frame().await {
+                    Some(Ok(f)) => {
+                        if let Ok(d) = f.into_data() {
+                            record.body.extend_from_slice(&d);
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            seen.lock().unwrap().push(record);
+            Err(Dropped)
+        }
+        Act::Answer(..) | Act::S3Error(..) => {
+            while let Some(f) = body.frame().await {
+                match f {
+                    Ok(f) => {
+                        if let Ok(d) = f.into_data() {
+                            record.body.extend_from_slice(&d);
+                        }
+                    }
+                    Err(_) => {
+                        seen.lock().unwrap().push(record);
+                        return Err(Dropped);
+                    }
+                }
+            }
+            record.complete = true;
+            seen.lock().unwrap().push(record);
+            let (status, hdrs, text) = match act {
+                Act::Answer(s, h, b) => (s, h, b),
+                Act::S3Error(s, code, msg) => (
+                    s,
+                    vec![("Content-Type", "application/xml".to_owned())],
+                    format!(
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{msg}</Message><RequestId>REQ123</RequestId></Error>"
+                    ),
+                ),
+                _ => unreachable!(),
+            };
+            let mut resp = Response::builder().status(status);
+            for (k, v) in hdrs {
+                resp = resp.header(k, v);
+            }
+            Ok(resp.body(Full::new(Bytes::from(text))).unwrap())
+        }
+    }
+}
+
+/// Silences the unused warning for `Infallible` in some test crates.
+pub fn _unused(_: Infallible) {}
