@@ -1,1 +1,66 @@
-fn main() {}
+//! `signpost`: presign S3 uploads, upload to them, and check both ends against a real server.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use signpost::config::S3Args;
+
+mod cmd;
+
+/// Presigned S3 uploads for transcoding runners: sign (server side), upload (runner side), and
+/// round-trip tests against an embedded S3 server, MinIO or AWS.
+#[derive(Parser)]
+#[command(name = "signpost", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    s3: S3Args,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded S3 server (s3s + s3s-fs) until Ctrl-C.
+    Serve(cmd::serve::ServeArgs),
+    /// Presign an upload target and print it as a RunnerJobCustomUpload descriptor.
+    #[command(subcommand)]
+    Presign(cmd::presign::PresignCommand),
+    /// Upload a file to a descriptor (PeerTube's JSON works as is).
+    Upload(cmd::upload::UploadArgs),
+    /// Presign, upload, read back and compare, for PUT, POST and multipart, plus negative cases.
+    Roundtrip(cmd::roundtrip::RoundtripArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SIGNPOST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve(a) => cmd::serve::run(&cli.s3, a).await,
+            Command::Presign(c) => cmd::presign::run(&cli.s3, c).await,
+            Command::Upload(a) => cmd::upload::run(&cli.s3, a).await,
+            Command::Roundtrip(a) => cmd::roundtrip::run(&cli.s3, a).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: what failed and why, down the chain; no backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -148,12 +148,16 @@ impl Endpoint {
         }
     }
 
-    /// Appends the encoded path of `bucket`/`key` (`key` may be empty: the bucket itself).
+    /// Appends the encoded path of `bucket`/`key`. An empty `key` names the bucket itself:
+    /// `/bucket` in path style, `/` virtual-hosted.
     pub fn write_path(&self, out: &mut String, bucket: &str, key: &str) {
         out.push_str(&self.base_path);
         if self.addressing == Addressing::Path {
             out.push('/');
             crate::uri_encode::encode_into(out, bucket, false);
+            if key.is_empty() {
+                return;
+            }
         }
         out.push('/');
         crate::uri_encode::encode_into(out, key, true);

@@ -345,9 +345,6 @@ impl PostPolicyBuilder<'_> {
             endpoint.host_for(&self.bucket)
         );
         endpoint.write_path(&mut url, &self.bucket, "");
-        if endpoint.addressing() == crate::Addressing::Path {
-            url.pop(); // `/bucket`, not `/bucket/`
-        }
         let status = self.status.unwrap_or(204);
         let expected_status_codes = match (&self.redirect, self.status) {
             (Some(_), _) => vec![303, status],

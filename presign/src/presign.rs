@@ -79,15 +79,25 @@ pub enum S3Operation {
         /// From CreateMultipartUpload.
         upload_id: String,
     },
+    /// `PUT /` of the bucket (CreateBucket); no key.
+    CreateBucket,
+    /// `HEAD /` of the bucket (HeadBucket); no key.
+    HeadBucket,
+    /// `GET /?uploads` of the bucket (ListMultipartUploads); no key.
+    ListMultipartUploads,
 }
 
 impl S3Operation {
     /// The HTTP method.
     pub fn method(&self) -> &'static str {
         match self {
-            S3Operation::PutObject | S3Operation::UploadPart { .. } => "PUT",
-            S3Operation::GetObject | S3Operation::ListParts { .. } => "GET",
-            S3Operation::HeadObject => "HEAD",
+            S3Operation::PutObject | S3Operation::UploadPart { .. } | S3Operation::CreateBucket => {
+                "PUT"
+            }
+            S3Operation::GetObject
+            | S3Operation::ListParts { .. }
+            | S3Operation::ListMultipartUploads => "GET",
+            S3Operation::HeadObject | S3Operation::HeadBucket => "HEAD",
             S3Operation::DeleteObject | S3Operation::AbortMultipartUpload { .. } => "DELETE",
             S3Operation::CreateMultipartUpload | S3Operation::CompleteMultipartUpload { .. } => {
                 "POST"
@@ -98,7 +108,9 @@ impl S3Operation {
     /// The sub-resource query parameters, in the order they are written into the URL.
     fn query(&self) -> Vec<(&'static str, String)> {
         match self {
-            S3Operation::CreateMultipartUpload => vec![("uploads", String::new())],
+            S3Operation::CreateMultipartUpload | S3Operation::ListMultipartUploads => {
+                vec![("uploads", String::new())]
+            }
             S3Operation::UploadPart {
                 part_number,
                 upload_id,
@@ -111,6 +123,14 @@ impl S3Operation {
             | S3Operation::ListParts { upload_id } => vec![("uploadId", upload_id.clone())],
             _ => Vec::new(),
         }
+    }
+
+    /// Whether the operation is on the bucket itself (no key).
+    pub fn is_bucket_operation(&self) -> bool {
+        matches!(
+            self,
+            S3Operation::CreateBucket | S3Operation::HeadBucket | S3Operation::ListMultipartUploads
+        )
     }
 
     fn validate(&self) -> Result<(), PresignError> {
@@ -176,6 +196,11 @@ impl PresignRequest {
     /// GetObject.
     pub fn get_object(bucket: impl Into<String>, key: impl Into<String>) -> Self {
         Self::new(S3Operation::GetObject, bucket, key)
+    }
+
+    /// An operation on the bucket itself (CreateBucket, HeadBucket, ListMultipartUploads).
+    pub fn bucket(operation: S3Operation, bucket: impl Into<String>) -> Self {
+        Self::new(operation, bucket, "")
     }
 
     /// CreateMultipartUpload.
@@ -437,7 +462,16 @@ impl Presigner {
     /// straight into SHA-256 and the string to sign straight into the cached HMAC state.
     pub fn presign(&self, req: &PresignRequest) -> Result<PresignedRequest, PresignError> {
         self.endpoint.validate_bucket(&req.bucket)?;
-        validate_key(&req.key)?;
+        if req.operation.is_bucket_operation() {
+            if !req.key.is_empty() {
+                return Err(PresignError::InvalidValue {
+                    name: "key".into(),
+                    reason: "a bucket operation has no object key",
+                });
+            }
+        } else {
+            validate_key(&req.key)?;
+        }
         req.operation.validate()?;
         let expires = req.expires_in.as_secs();
         if !(MIN_EXPIRES_SECS..=MAX_EXPIRES_SECS).contains(&expires) {

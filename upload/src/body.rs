@@ -3,6 +3,7 @@
 //! chunked PUTs). The file is read in chunks as the connection takes them; memory stays at a
 //! chunk or two whatever the file's size.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,15 @@ pub(crate) const CHUNK: usize = 256 * 1024;
 /// Where a body failure is left for the sender to find (reqwest wraps body errors opaquely).
 pub(crate) type FailSlot = Arc<Mutex<Option<UploadError>>>;
 
+/// One attempt's context: its share of the progress, its failure slot, and whether to hold the
+/// body back (after `Expect: 100-continue`) so an early refusal is read before anything is sent.
+#[derive(Clone, Debug)]
+pub(crate) struct Attempt {
+    pub(crate) meter: Arc<AttemptMeter>,
+    pub(crate) fail: FailSlot,
+    pub(crate) hold: Option<std::time::Duration>,
+}
+
 pub(crate) struct FileRangeBody {
     prefix: Option<Bytes>,
     suffix: Option<Bytes>,
@@ -32,6 +42,8 @@ pub(crate) struct FileRangeBody {
     check_eof: bool,
     len: u64,
     buf: Option<BytesMut>,
+    /// Nothing is sent until this fires (see [`Attempt::hold`]).
+    hold: Option<Pin<Box<tokio::time::Sleep>>>,
     /// The last chunk, held back until the end-of-file probe answers.
     stash: Option<Bytes>,
     meter: Arc<AttemptMeter>,
@@ -47,8 +59,7 @@ impl FileRangeBody {
         whole_file: bool,
         prefix: Option<Bytes>,
         suffix: Option<Bytes>,
-        meter: Arc<AttemptMeter>,
-        fail: FailSlot,
+        attempt: &Attempt,
     ) -> Result<Self, UploadError> {
         use tokio::io::AsyncSeekExt;
         let unreadable = |source| UploadError::FileUnreadable {
@@ -72,9 +83,10 @@ impl FileRangeBody {
             remaining: len,
             check_eof: whole_file,
             buf: None,
+            hold: attempt.hold.map(|d| Box::pin(tokio::time::sleep(d))),
             stash: None,
-            meter,
-            fail,
+            meter: Arc::clone(&attempt.meter),
+            fail: Arc::clone(&attempt.fail),
         })
     }
 
@@ -144,6 +156,13 @@ impl Body for FileRangeBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
+        if let Some(h) = this.hold.as_mut() {
+            // Pending here lets the connection read an early answer (a refusal) while nothing
+            // has been written yet.
+            ready!(h.as_mut().poll(cx));
+            this.hold = None;
+            this.meter.touch();
+        }
         if let Some(p) = this.prefix.take() {
             this.meter.add(p.len() as u64);
             return Poll::Ready(Some(Ok(Frame::data(p))));

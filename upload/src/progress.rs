@@ -111,9 +111,14 @@ impl AttemptMeter {
 
     pub(crate) fn add(&self, n: u64) {
         self.mine.fetch_add(n, Ordering::Relaxed);
+        self.touch();
+        self.meter.add(n);
+    }
+
+    /// Notes deliberate activity (the end of an `Expect: 100-continue` hold).
+    pub(crate) fn touch(&self) {
         self.last_ms
             .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
-        self.meter.add(n);
     }
 
     /// Time since this attempt last sent a byte (or started).

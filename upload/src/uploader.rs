@@ -12,7 +12,7 @@ use signpost_wire::s3_xml::S3Xml;
 use signpost_wire::{MultipartTarget, RunnerJobCustomUpload, UploadMethod};
 use time::OffsetDateTime;
 
-use crate::body::{FailSlot, FileRangeBody};
+use crate::body::{Attempt, FileRangeBody};
 use crate::error::{Refusal, S3ErrorBody, UploadError};
 use crate::form::framing;
 use crate::preflight::{effective_fields, preflight};
@@ -30,6 +30,9 @@ pub struct UploadOptions {
     /// The Content-Type of a POST's `Content-Type` field (checked against the policy) or of a PUT
     /// (which must agree with a signed one).
     pub content_type: Option<String>,
+    /// Send without the pre-flight checks (expiry, policy, size limits), to hear the server's own
+    /// verdict. For diagnostics and negative tests; a runner leaves this off.
+    pub skip_preflight: bool,
 }
 
 impl std::fmt::Debug for UploadOptions {
@@ -38,6 +41,7 @@ impl std::fmt::Debug for UploadOptions {
             .field("progress", &self.progress.is_some())
             .field("file_name", &self.file_name)
             .field("content_type", &self.content_type)
+            .field("skip_preflight", &self.skip_preflight)
             .finish()
     }
 }
@@ -81,6 +85,7 @@ pub struct UploaderBuilder {
     concurrency: usize,
     stall_timeout: Duration,
     connect_timeout: Duration,
+    expect_continue_timeout: Duration,
 }
 
 impl Default for UploaderBuilder {
@@ -90,6 +95,7 @@ impl Default for UploaderBuilder {
             concurrency: 4,
             stall_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
+            expect_continue_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -111,6 +117,13 @@ impl UploaderBuilder {
     /// retried). Default 120 s.
     pub fn stall_timeout(mut self, d: Duration) -> Self {
         self.stall_timeout = d;
+        self
+    }
+
+    /// After a connection failure, retries send `Expect: 100-continue` and hold the body back this
+    /// long (default 1 s, as curl), so a server that refuses before reading is heard.
+    pub fn expect_continue_timeout(mut self, d: Duration) -> Self {
+        self.expect_continue_timeout = d;
         self
     }
 
@@ -144,6 +157,7 @@ impl UploaderBuilder {
             retry: self.retry,
             concurrency: self.concurrency,
             stall_timeout: self.stall_timeout,
+            expect_continue_timeout: self.expect_continue_timeout,
         })
     }
 }
@@ -155,6 +169,7 @@ pub struct Uploader {
     retry: RetryPolicy,
     concurrency: usize,
     stall_timeout: Duration,
+    expect_continue_timeout: Duration,
 }
 
 /// The status, headers and (bounded) body of an accepted request.
@@ -302,6 +317,12 @@ impl Uploader {
         UploaderBuilder::default()
     }
 
+    /// The HTTP client (TLS set up as described in [`UploaderBuilder::build`]), for companion
+    /// requests such as fetching an object back.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// Uploads `path` to `job` with default options.
     pub async fn upload(
         &self,
@@ -327,13 +348,17 @@ impl Uploader {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "file".into())
         });
-        let expires_at = preflight(
-            job,
-            info.len,
-            &file_name,
-            opts.content_type.as_deref(),
-            OffsetDateTime::now_utc(),
-        )?;
+        let expires_at = if opts.skip_preflight {
+            None
+        } else {
+            preflight(
+                job,
+                info.len,
+                &file_name,
+                opts.content_type.as_deref(),
+                OffsetDateTime::now_utc(),
+            )?
+        };
         let start = Instant::now();
         let mut outcome = match (&job.multipart, job.method) {
             (Some(mp), _) => self.multipart(job, mp, &info, opts).await?,
@@ -357,15 +382,27 @@ impl Uploader {
         mut make: F,
     ) -> Result<Answer, UploadError>
     where
-        F: FnMut(Arc<AttemptMeter>, FailSlot) -> Fut,
+        F: FnMut(Attempt) -> Fut,
         Fut: Future<Output = Result<reqwest::RequestBuilder, UploadError>>,
     {
         let mut attempt = 0u32;
+        // After a connection failure, ask before sending: a server that refuses without reading
+        // the body (bad signature, expired URL) closes the connection while we write, and its
+        // answer is lost; with `Expect: 100-continue` and the body held back it is read instead.
+        let mut hold = None;
         loop {
             attempt += 1;
             let am = AttemptMeter::new(meter);
-            let fail = FailSlot::default();
-            let request = make(Arc::clone(&am), Arc::clone(&fail)).await?;
+            let fail: crate::body::FailSlot = Arc::default();
+            let ctx = Attempt {
+                meter: Arc::clone(&am),
+                fail: Arc::clone(&fail),
+                hold,
+            };
+            let mut request = make(ctx).await?;
+            if hold.is_some() {
+                request = request.header(reqwest::header::EXPECT, "100-continue");
+            }
             let mut retry_after = None;
             let err = match self.watch(request, &am).await {
                 Ok(resp) => {
@@ -413,6 +450,8 @@ impl Uploader {
                         am.rollback();
                         return Err(file_error);
                     }
+                    // Held less than the stall timeout, which would otherwise end the attempt.
+                    hold = Some(self.expect_continue_timeout.min(self.stall_timeout / 2));
                     UploadError::Transport {
                         host: host_of(target.url),
                         attempts: attempt,
@@ -494,13 +533,13 @@ impl Uploader {
             expires_at,
         };
         let answer = self
-            .send(&target, &job.expected_status_codes, &meter, |am, fail| {
+            .send(&target, &job.expected_status_codes, &meter, |attempt| {
                 let headers = headers.clone();
                 let path = info.path.clone();
                 let len = info.len;
                 async move {
                     let body =
-                        FileRangeBody::open(path, 0, len, true, None, None, am, fail).await?;
+                        FileRangeBody::open(path, 0, len, true, None, None, &attempt).await?;
                     Ok(self
                         .client
                         .put(&job.url)
@@ -551,7 +590,7 @@ impl Uploader {
         };
         let (prefix, suffix) = (f.prefix, f.suffix);
         let answer = self
-            .send(&target, &job.expected_status_codes, &meter, |am, fail| {
+            .send(&target, &job.expected_status_codes, &meter, |attempt| {
                 let headers = headers.clone();
                 let path = info.path.clone();
                 let (prefix, suffix) = (prefix.clone(), suffix.clone());
@@ -564,8 +603,7 @@ impl Uploader {
                         true,
                         Some(prefix),
                         Some(suffix),
-                        am,
-                        fail,
+                        &attempt,
                     )
                     .await?;
                     Ok(self
@@ -603,6 +641,15 @@ impl Uploader {
         info: &FileInfo,
         opts: &UploadOptions,
     ) -> Result<UploadOutcome, UploadError> {
+        // Not a question for the server: without enough part URLs there is nothing to send.
+        if info.len > mp.capacity() {
+            return Err(UploadError::TooLargeForPlan {
+                size: info.len,
+                parts: mp.parts.len(),
+                part_size: mp.part_size,
+                capacity: mp.capacity(),
+            });
+        }
         let n = mp.parts_needed(info.len) as u32;
         let meter = Meter::new(info.len, opts.progress.clone());
         let mut stream = Box::pin(
@@ -657,7 +704,7 @@ impl Uploader {
             expires_at: crate::preflight::url_expiry(&job.url)?,
         };
         let complete = self
-            .send(&target, &job.expected_status_codes, &meter, |_, _| {
+            .send(&target, &job.expected_status_codes, &meter, |_| {
                 let xml = xml.clone();
                 async move {
                     Ok(self
@@ -721,11 +768,11 @@ impl Uploader {
             expires_at: crate::preflight::url_expiry(url)?,
         };
         let answer = self
-            .send(&target, &[200], meter, |am, fail| {
+            .send(&target, &[200], meter, |attempt| {
                 let path = info.path.clone();
                 async move {
                     let body =
-                        FileRangeBody::open(path, offset, len, false, None, None, am, fail).await?;
+                        FileRangeBody::open(path, offset, len, false, None, None, &attempt).await?;
                     Ok(self
                         .client
                         .put(url)
@@ -747,7 +794,7 @@ impl Uploader {
             expires_at: crate::preflight::url_expiry(&mp.abort_url).ok().flatten(),
         };
         let r = self
-            .send(&target, &[204, 200], &meter, |_, _| async move {
+            .send(&target, &[204, 200], &meter, |_| async move {
                 Ok(self.client.delete(&mp.abort_url))
             })
             .await;

@@ -89,7 +89,10 @@ async fn peertube_descriptor_json_works_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = file(&dir, "v.mp4", 1000);
     let server = FaultServer::start(vec![Act::status(204)]).await;
-    let json = format!(r#"{{"url":"{}/up/v.mp4?token=abc","method":"PUT"}}"#, server.base);
+    let json = format!(
+        r#"{{"url":"{}/up/v.mp4?token=abc","method":"PUT"}}"#,
+        server.base
+    );
     let job = RunnerJobCustomUpload::from_json(&json).unwrap();
     let out = uploader().upload(&job, &path).await.unwrap();
     assert_eq!(out.status, 204);
@@ -98,11 +101,7 @@ async fn peertube_descriptor_json_works_unchanged() {
 }
 
 fn parse_form(body: &[u8], content_type: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
-    let boundary = content_type
-        .split("boundary=")
-        .nth(1)
-        .unwrap()
-        .as_bytes();
+    let boundary = content_type.split("boundary=").nth(1).unwrap().as_bytes();
     let delim = [b"--".as_slice(), boundary].concat();
     let mut parts = Vec::new();
     let mut rest = body;
@@ -120,7 +119,14 @@ fn parse_form(body: &[u8], content_type: &str) -> Vec<(String, Option<String>, V
         let next = find(rest, &[b"\r\n".as_slice(), &delim].concat()).unwrap();
         let content = rest[..next].to_vec();
         rest = &rest[next + 2..];
-        let name = head.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let name = head
+            .split("name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
         let filename = head
             .split("filename=\"")
             .nth(1)
@@ -133,7 +139,10 @@ fn parse_form(body: &[u8], content_type: &str) -> Vec<(String, Option<String>, V
 fn post_job(base: &str, fields: &[(&str, &str)]) -> RunnerJobCustomUpload {
     let mut job = RunnerJobCustomUpload::put(format!("{base}/videos"));
     job.method = UploadMethod::Post;
-    job.fields = fields.iter().map(|(a, b)| (*a, *b)).collect::<OrderedPairs>();
+    job.fields = fields
+        .iter()
+        .map(|(a, b)| (*a, *b))
+        .collect::<OrderedPairs>();
     job
 }
 
@@ -157,10 +166,25 @@ async fn post_sends_fields_in_order_then_the_file_last() {
     assert_eq!(r.method, "POST");
     assert_eq!(r.target, "/videos");
     assert_eq!(r.header("transfer-encoding"), None);
-    assert_eq!(r.header("content-length").unwrap().parse::<usize>().unwrap(), r.body.len());
+    assert_eq!(
+        r.header("content-length")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap(),
+        r.body.len()
+    );
     let form = parse_form(&r.body, r.header("content-type").unwrap());
     let names: Vec<_> = form.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(names, ["key", "Content-Type", "x-amz-meta-a", "x-amz-signature", "file"]);
+    assert_eq!(
+        names,
+        [
+            "key",
+            "Content-Type",
+            "x-amz-meta-a",
+            "x-amz-signature",
+            "file"
+        ]
+    );
     assert_eq!(form[0].2, b"jobs/7/clip.webm", "${{filename}} is replaced");
     assert_eq!(form[4].1.as_deref(), Some("clip.webm"));
     assert!(form[4].2 == bytes);
@@ -175,7 +199,10 @@ async fn success_is_the_expected_set_and_201_post_response_is_read() {
             "<?xml version=\"1.0\"?><{root}><Location>http://h/videos/k</Location><Bucket>videos</Bucket><Key>k</Key><ETag>\"e\"</ETag></{root}>"
         );
         let server = FaultServer::start(vec![Act::Answer(status, vec![], xml)]).await;
-        let out = uploader().upload(&post_job(&server.base, &[("key", "k")]), &path).await.unwrap();
+        let out = uploader()
+            .upload(&post_job(&server.base, &[("key", "k")]), &path)
+            .await
+            .unwrap();
         let pr = out.post_response.unwrap();
         assert_eq!(pr.key.as_deref(), Some("k"), "{root}");
         assert_eq!(pr.bucket.as_deref(), Some("videos"));
@@ -208,9 +235,46 @@ async fn a_403_is_reported_with_s3_words_and_never_retried() {
     assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"));
     assert_eq!(e.status(), Some(403));
     let msg = e.to_string();
-    assert!(msg.contains("The request signature we calculated does not match"), "{msg}");
+    assert!(
+        msg.contains("The request signature we calculated does not match"),
+        "{msg}"
+    );
     assert!(msg.contains("RequestId REQ123"), "{msg}");
-    assert!(std::fs::read(&path).unwrap() == data(1000), "the source file is untouched");
+    assert!(
+        std::fs::read(&path).unwrap() == data(1000),
+        "the source file is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_sent_before_the_body_is_read_is_heard_not_lost() {
+    // The server refuses at once and closes with the body unread: the first attempt's writes
+    // fail. The retry sends `Expect: 100-continue` and holds the body, so it reads the 403.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = file(&dir, "big.bin", 8_000_000);
+    let server = FaultServer::start(vec![Act::RefuseUnread(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+    )])
+    .await;
+    let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
+    let e = uploader().upload(&job, &path).await.unwrap_err();
+    assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"), "{e}");
+    let seen = server.seen();
+    assert!(
+        seen.len() <= 2,
+        "a refusal heard is not retried: {} requests",
+        seen.len()
+    );
+    assert_eq!(
+        seen.last().unwrap().header("expect"),
+        if seen.len() == 2 {
+            Some("100-continue")
+        } else {
+            None
+        }
+    );
 }
 
 #[tokio::test]
@@ -238,7 +302,11 @@ async fn slowdown_twice_then_success_resends_the_whole_file_each_time() {
     let seen = server.seen();
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|r| r.complete && r.body == bytes));
-    assert_eq!(last.load(Ordering::Relaxed), bytes.len() as u64, "progress ends at the total");
+    assert_eq!(
+        last.load(Ordering::Relaxed),
+        bytes.len() as u64,
+        "progress ends at the total"
+    );
 }
 
 #[tokio::test]
@@ -265,7 +333,12 @@ async fn retries_on_429_5xx_dropped_connections_and_stalls() {
 async fn gives_up_after_max_attempts_with_the_last_answer() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = file(&dir, "a.bin", 10);
-    let server = FaultServer::start(vec![Act::S3Error(500, "InternalError", "We encountered an internal error. Please try again.")]).await;
+    let server = FaultServer::start(vec![Act::S3Error(
+        500,
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+    )])
+    .await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert_eq!(server.seen().len(), 4);
@@ -278,10 +351,17 @@ async fn connection_refused_is_a_transport_error_naming_the_host() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = file(&dir, "a.bin", 10);
     // Bind then drop: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let job = RunnerJobCustomUpload::put(format!("http://127.0.0.1:{port}/b/k"));
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert!(matches!(e, UploadError::Transport { attempts: 4, .. }), "{e}");
+    assert!(
+        matches!(e, UploadError::Transport { attempts: 4, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
 }
 
@@ -291,14 +371,18 @@ async fn expired_url_is_refused_before_any_byte_is_sent() {
     let (path, _) = file(&dir, "a.bin", 10);
     let server = FaultServer::start(vec![Act::ok()]).await;
     let past = OffsetDateTime::now_utc() - time::Duration::hours(2);
-    let job = RunnerJobCustomUpload::put(format!("{}/b/k?{}", server.base, sigv4_query(past, 3600)));
+    let job =
+        RunnerJobCustomUpload::put(format!("{}/b/k?{}", server.base, sigv4_query(past, 3600)));
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert!(matches!(e, UploadError::Expired { .. }), "{e}");
     assert!(e.to_string().contains("new upload target"), "{e}");
     assert!(server.seen().is_empty());
     // A cut query string (the PeerTube bug) is caught too.
     let cut = format!("{}/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256", server.base);
-    let e = uploader().upload(&RunnerJobCustomUpload::put(cut), &path).await.unwrap_err();
+    let e = uploader()
+        .upload(&RunnerJobCustomUpload::put(cut), &path)
+        .await
+        .unwrap_err();
     assert!(matches!(e, UploadError::MalformedUrl(_)), "{e}");
     assert!(server.seen().is_empty());
 }
@@ -307,18 +391,30 @@ async fn expired_url_is_refused_before_any_byte_is_sent() {
 async fn no_retry_that_would_start_after_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = file(&dir, "a.bin", 10);
-    let server = FaultServer::start(vec![Act::Answer(503, vec![("Retry-After", "10".into())], String::new())]).await;
+    let server = FaultServer::start(vec![Act::Answer(
+        503,
+        vec![("Retry-After", "10".into())],
+        String::new(),
+    )])
+    .await;
     let job = RunnerJobCustomUpload::put(format!(
         "{}/b/k?{}",
         server.base,
         sigv4_query(OffsetDateTime::now_utc(), 5)
     ));
     let up = Uploader::builder()
-        .retry(RetryPolicy { max_attempts: 5, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_secs(30) })
+        .retry(RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_secs(30),
+        })
         .build()
         .unwrap();
     let e = up.upload(&job, &path).await.unwrap_err();
-    assert!(matches!(e, UploadError::ExpiredWhileRetrying { attempts: 1, .. }), "{e}");
+    assert!(
+        matches!(e, UploadError::ExpiredWhileRetrying { attempts: 1, .. }),
+        "{e}"
+    );
     assert_eq!(server.seen().len(), 1);
 }
 
@@ -334,20 +430,50 @@ async fn post_policy_is_checked_before_sending() {
         ))
     };
     let future = policy("2099-01-01T00:00:00.000Z");
-    let job = post_job(&server.base, &[("key", "jobs/${filename}"), ("policy", &future)]);
+    let job = post_job(
+        &server.base,
+        &[("key", "jobs/${filename}"), ("policy", &future)],
+    );
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert!(e.to_string().contains("2000 bytes, over the POST policy's content-length-range maximum of 1000"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("2000 bytes, over the POST policy's content-length-range maximum of 1000"),
+        "{e}"
+    );
     assert!(e.to_string().contains("EntityTooLarge"), "{e}");
-    let job = post_job(&server.base, &[("key", "other/${filename}"), ("policy", &future)]);
+    let job = post_job(
+        &server.base,
+        &[("key", "other/${filename}"), ("policy", &future)],
+    );
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert!(e.to_string().contains("$key"), "{e}");
     let past = policy("2001-01-01T00:00:00.000Z");
     let job = post_job(&server.base, &[("key", "jobs/x"), ("policy", &past)]);
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert!(matches!(e, UploadError::Expired { what: "POST policy", .. }), "{e}");
-    let job = post_job(&server.base, &[("key", "jobs/x"), ("acl", "public-read"), ("policy", &future)]);
+    assert!(
+        matches!(
+            e,
+            UploadError::Expired {
+                what: "POST policy",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let job = post_job(
+        &server.base,
+        &[
+            ("key", "jobs/x"),
+            ("acl", "public-read"),
+            ("policy", &future),
+        ],
+    );
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert!(e.to_string().contains("`acl` is not named by any POST policy condition"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("`acl` is not named by any POST policy condition"),
+        "{e}"
+    );
     assert!(server.seen().is_empty(), "nothing was sent");
 }
 
@@ -356,7 +482,10 @@ async fn bad_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let server = FaultServer::start(vec![Act::ok()]).await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
-    let e = uploader().upload(&job, dir.path().join("missing.mp4")).await.unwrap_err();
+    let e = uploader()
+        .upload(&job, dir.path().join("missing.mp4"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, UploadError::FileNotFound { .. }));
     assert!(e.to_string().contains("missing.mp4"));
     let e = uploader().upload(&job, dir.path()).await.unwrap_err();
@@ -383,14 +512,23 @@ async fn a_file_growing_during_the_upload_is_detected_and_never_completed() {
         })),
         ..Default::default()
     };
-    let e = uploader().upload_with(&job, &path, &opts).await.unwrap_err();
+    let e = uploader()
+        .upload_with(&job, &path, &opts)
+        .await
+        .unwrap_err();
     assert!(matches!(e, UploadError::FileChanged { .. }), "{e}");
     assert!(e.to_string().contains("grew"), "{e}");
     let seen = server.seen();
-    assert!(seen.iter().all(|r| !r.complete), "the server never received a complete body");
+    assert!(
+        seen.iter().all(|r| !r.complete),
+        "the server never received a complete body"
+    );
     assert!(seen.len() <= 1, "a changing file is not retried");
     let now = std::fs::read(&path).unwrap();
-    assert!(now.starts_with(&bytes), "the source file is not modified by signpost");
+    assert!(
+        now.starts_with(&bytes),
+        "the source file is not modified by signpost"
+    );
 }
 
 fn multipart_job(base: &str, parts: usize, part_size: u64) -> RunnerJobCustomUpload {
@@ -400,7 +538,9 @@ fn multipart_job(base: &str, parts: usize, part_size: u64) -> RunnerJobCustomUpl
     job.multipart = Some(MultipartTarget {
         upload_id: Some("U1".into()),
         part_size,
-        parts: (1..=parts).map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1")).collect(),
+        parts: (1..=parts)
+            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1"))
+            .collect(),
         abort_url: format!("{base}/b/big?uploadId=U1&abort"),
     });
     job
@@ -425,7 +565,15 @@ async fn multipart_uploads_parts_retries_one_alone_and_completes_in_order() {
     let f2 = Arc::clone(&fails);
     let server = FaultServer::start_routed(Arc::new(move |m: &str, t: &str, _i: usize| {
         if m == "PUT" {
-            let n: u64 = t.split("partNumber=").nth(1).unwrap().split('&').next().unwrap().parse().unwrap();
+            let n: u64 = t
+                .split("partNumber=")
+                .nth(1)
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             if n == 2 && f2.fetch_add(1, Ordering::SeqCst) < 2 {
                 return Act::S3Error(500, "InternalError", "We encountered an internal error.");
             }
@@ -442,21 +590,41 @@ async fn multipart_uploads_parts_retries_one_alone_and_completes_in_order() {
     assert_eq!(out.parts, Some(3));
     assert_eq!(out.etag.as_deref(), Some("\"final-3\""));
     let seen = server.seen();
-    let puts: Vec<_> = seen.iter().filter(|r| r.method == "PUT" && r.complete).collect();
+    let puts: Vec<_> = seen
+        .iter()
+        .filter(|r| r.method == "PUT" && r.complete)
+        .collect();
     assert_eq!(puts.len(), 5, "3 parts, part 2 twice more");
     let mut rebuilt = vec![0u8; 0];
     for n in 1..=3 {
-        let r = puts.iter().rev().find(|r| r.target.contains(&format!("partNumber={n}&"))).unwrap();
-        assert_eq!(r.header("content-length").unwrap().parse::<usize>().unwrap(), r.body.len());
+        let r = puts
+            .iter()
+            .rev()
+            .find(|r| r.target.contains(&format!("partNumber={n}&")))
+            .unwrap();
+        assert_eq!(
+            r.header("content-length")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap(),
+            r.body.len()
+        );
         rebuilt.extend_from_slice(&r.body);
     }
     assert!(rebuilt == bytes, "the parts are the file, in order");
     let complete = seen.iter().find(|r| r.method == "POST").unwrap();
     let xml = String::from_utf8(complete.body.clone()).unwrap();
-    let p1 = xml.find("<PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag>").unwrap();
-    let p3 = xml.find("<PartNumber>3</PartNumber><ETag>&quot;etag-3&quot;</ETag>").unwrap();
+    let p1 = xml
+        .find("<PartNumber>1</PartNumber><ETag>&quot;etag-1&quot;</ETag>")
+        .unwrap();
+    let p3 = xml
+        .find("<PartNumber>3</PartNumber><ETag>&quot;etag-3&quot;</ETag>")
+        .unwrap();
     assert!(p1 < p3, "{xml}");
-    assert!(seen.iter().all(|r| r.method != "DELETE"), "no abort on success");
+    assert!(
+        seen.iter().all(|r| r.method != "DELETE"),
+        "no abort on success"
+    );
 }
 
 #[tokio::test]
@@ -471,12 +639,33 @@ async fn multipart_failures_abort_and_say_which_part() {
         _ => Act::status(204),
     }))
     .await;
-    let e = uploader().upload(&multipart_job(&server.base, 2, MIB5), &path).await.unwrap_err();
-    assert!(matches!(e, UploadError::Part { part: 2, parts: 2, .. }), "{e}");
+    let e = uploader()
+        .upload(&multipart_job(&server.base, 2, MIB5), &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            UploadError::Part {
+                part: 2,
+                parts: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("no ETag"), "{e}");
     assert!(e.to_string().contains("aborted"), "{e}");
-    assert!(server.seen().iter().any(|r| r.method == "DELETE" && r.target.contains("abort")));
-    assert!(server.seen().iter().all(|r| r.method != "POST"), "never completed");
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.target.contains("abort"))
+    );
+    assert!(
+        server.seen().iter().all(|r| r.method != "POST"),
+        "never completed"
+    );
 
     // Complete answers 200 with an error document.
     let server = FaultServer::start_routed(Arc::new(|m: &str, _t: &str, _| match m {
@@ -485,13 +674,23 @@ async fn multipart_failures_abort_and_say_which_part() {
         _ => Act::status(204),
     }))
     .await;
-    let e = uploader().upload(&multipart_job(&server.base, 2, MIB5), &path).await.unwrap_err();
-    assert!(e.to_string().contains("CompleteMultipartUpload failed: InternalError"), "{e}");
+    let e = uploader()
+        .upload(&multipart_job(&server.base, 2, MIB5), &path)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("CompleteMultipartUpload failed: InternalError"),
+        "{e}"
+    );
     assert!(server.seen().iter().any(|r| r.method == "DELETE"));
 
     // A file larger than the plan is refused before anything is sent.
     let server = FaultServer::start(vec![Act::ok()]).await;
-    let e = uploader().upload(&multipart_job(&server.base, 1, MIB5), &path).await.unwrap_err();
+    let e = uploader()
+        .upload(&multipart_job(&server.base, 1, MIB5), &path)
+        .await
+        .unwrap_err();
     assert!(matches!(e, UploadError::TooLargeForPlan { .. }), "{e}");
     assert!(server.seen().is_empty());
 }
@@ -503,7 +702,12 @@ fn blocking_wrapper_uploads() {
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = file(&dir, "a.bin", 5000);
     let up = signpost_upload::blocking::BlockingUploader::new().unwrap();
-    let out = up.upload(&RunnerJobCustomUpload::put(format!("{}/b/k", server.base)), &path).unwrap();
+    let out = up
+        .upload(
+            &RunnerJobCustomUpload::put(format!("{}/b/k", server.base)),
+            &path,
+        )
+        .unwrap();
     assert_eq!(out.bytes, 5000);
     assert!(server.seen()[0].body == bytes);
 }

@@ -27,6 +27,9 @@ pub enum Act {
     DropAfter(usize),
     /// Read nothing and answer nothing for this long (then drop).
     Stall(Duration),
+    /// Answer an S3 error at once without reading the body, as S3 servers do when the signature
+    /// is wrong (the connection is then closed with the body unread).
+    RefuseUnread(u16, &'static str, &'static str),
 }
 
 impl Act {
@@ -87,7 +90,9 @@ impl FaultServer {
         let seen2 = Arc::clone(&seen);
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let seen = Arc::clone(&seen2);
                 let router = Arc::clone(&router);
                 let counter = Arc::clone(&counter);
@@ -155,6 +160,14 @@ async fn handle(
         complete: false,
     };
     let mut body = req.into_body();
+    if let Act::RefuseUnread(status, code, msg) = act {
+        seen.lock().unwrap().push(record);
+        let text = format!("<Error><Code>{code}</Code><Message>{msg}</Message></Error>");
+        return Ok(Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(text)))
+            .unwrap());
+    }
     match act {
         Act::Stall(d) => {
             seen.lock().unwrap().push(record);
@@ -175,6 +188,7 @@ async fn handle(
             seen.lock().unwrap().push(record);
             Err(Dropped)
         }
+        Act::RefuseUnread(..) => unreachable!("handled above"),
         Act::Answer(..) | Act::S3Error(..) => {
             while let Some(f) = body.frame().await {
                 match f {
@@ -200,7 +214,7 @@ async fn handle(
                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{msg}</Message><RequestId>REQ123</RequestId></Error>"
                     ),
                 ),
-                _ => unreachable!(),
+                _ => unreachable!("handled above"),
             };
             let mut resp = Response::builder().status(status);
             for (k, v) in hdrs {

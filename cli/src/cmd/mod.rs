@@ -1,0 +1,24 @@
+//! One module per subcommand; the logic they call lives in the libraries.
+
+pub mod presign;
+pub mod roundtrip;
+pub mod serve;
+pub mod upload;
+
+/// Parses `K=V`.
+pub fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
+/// Parses an RFC 3339 time.
+pub fn rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    signpost_wire::amz_date::parse_rfc3339(s)
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)"))
+}
+
+/// Parses a size with units.
+pub fn size(s: &str) -> Result<u64, String> {
+    signpost::size::parse_size(s)
+}

@@ -1,0 +1,211 @@
+//! `signpost presign put|post|get|multipart`: print upload targets as descriptors.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+use sha2::{Digest, Sha256};
+use signpost::config::S3Args;
+use signpost_presign::{MultipartPlan, PresignRequest};
+
+#[derive(Subcommand)]
+pub enum PresignCommand {
+    /// A presigned PUT URL (PutObject), as a descriptor with the headers to send.
+    Put(PutArgs),
+    /// A POST policy form (browser-based upload), as a descriptor with its fields.
+    Post(PostArgs),
+    /// A presigned GET URL, printed alone.
+    Get(GetArgs),
+    /// Starts a multipart upload on the endpoint and prints the descriptor with its part URLs.
+    Multipart(MultipartArgs),
+}
+
+#[derive(Args)]
+pub struct Common {
+    /// Bucket.
+    #[arg(long)]
+    bucket: String,
+    /// Validity in seconds (1 to 604800).
+    #[arg(long, default_value_t = 3600)]
+    expires: u64,
+    /// Sign as of this time (RFC 3339) instead of now.
+    #[arg(long, value_parser = super::rfc3339)]
+    at: Option<time::OffsetDateTime>,
+}
+
+#[derive(Args)]
+pub struct PutArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Object key.
+    #[arg(long)]
+    key: String,
+    /// Content-Type the upload must carry (signed).
+    #[arg(long)]
+    content_type: Option<String>,
+    /// User metadata, signed (repeatable).
+    #[arg(long = "meta", value_parser = super::key_value)]
+    meta: Vec<(String, String)>,
+    /// Sign x-amz-checksum-sha256 of this file: S3 then verifies the upload's content.
+    #[arg(long, value_name = "FILE")]
+    checksum_sha256: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+pub struct PostArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Exact object key.
+    #[arg(
+        long,
+        conflicts_with = "key_prefix",
+        required_unless_present = "key_prefix"
+    )]
+    key: Option<String>,
+    /// Any key under this prefix (the runner's file name is appended).
+    #[arg(long)]
+    key_prefix: Option<String>,
+    /// Smallest accepted file size.
+    #[arg(long, value_parser = super::size)]
+    min_size: Option<u64>,
+    /// Largest accepted file size.
+    #[arg(long, value_parser = super::size)]
+    max_size: Option<u64>,
+    /// Exact Content-Type.
+    #[arg(long, conflicts_with = "content_type_prefix")]
+    content_type: Option<String>,
+    /// Content-Type prefix (e.g. video/).
+    #[arg(long)]
+    content_type_prefix: Option<String>,
+    /// Status S3 answers on success: 200, 201 (with an XML PostResponse) or 204.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(["200", "201", "204"]))]
+    success_status: Option<String>,
+    /// User metadata (repeatable).
+    #[arg(long = "meta", value_parser = super::key_value)]
+    meta: Vec<(String, String)>,
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Object key.
+    #[arg(long)]
+    key: String,
+}
+
+#[derive(Args)]
+pub struct MultipartArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Object key.
+    #[arg(long)]
+    key: String,
+    /// Bytes per part (5MiB to 5GiB).
+    #[arg(long, value_parser = super::size, default_value = "64MiB")]
+    part_size: u64,
+    /// Largest file the plan must carry (at most 10,000 parts).
+    #[arg(long, value_parser = super::size)]
+    max_size: u64,
+    /// Content-Type of the object (set when the upload is started).
+    #[arg(long)]
+    content_type: Option<String>,
+}
+
+fn timed(req: PresignRequest, c: &Common) -> PresignRequest {
+    let r = req.expires_in(Duration::from_secs(c.expires));
+    match c.at {
+        Some(t) => r.at(t),
+        None => r,
+    }
+}
+
+fn print(job: &signpost_wire::RunnerJobCustomUpload) {
+    println!("{}", job.to_json_pretty());
+}
+
+pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
+    let p = s3.presigner()?;
+    match cmd {
+        PresignCommand::Put(a) => {
+            let mut req = timed(
+                PresignRequest::put_object(&*a.common.bucket, &*a.key),
+                &a.common,
+            );
+            if let Some(ct) = &a.content_type {
+                req = req.content_type(ct);
+            }
+            for (k, v) in &a.meta {
+                req = req.meta(k, v);
+            }
+            if let Some(f) = &a.checksum_sha256 {
+                let mut h = Sha256::new();
+                let mut file = std::fs::File::open(f)
+                    .with_context(|| format!("cannot read {}", f.display()))?;
+                std::io::copy(&mut file, &mut h)?;
+                req = req.checksum_sha256(
+                    base64::engine::general_purpose::STANDARD.encode(h.finalize()),
+                );
+            }
+            print(&p.presign(&req)?.to_descriptor());
+        }
+        PresignCommand::Post(a) => {
+            let mut b = p
+                .post_policy(&*a.common.bucket)
+                .expires_in(Duration::from_secs(a.common.expires));
+            if let Some(t) = a.common.at {
+                b = b.at(t);
+            }
+            b = match (&a.key, &a.key_prefix) {
+                (Some(k), _) => b.key(k),
+                (None, Some(pfx)) => b.key_starts_with(pfx),
+                (None, None) => anyhow::bail!("give --key or --key-prefix"),
+            };
+            if a.min_size.is_some() || a.max_size.is_some() {
+                b = b.content_length_range(a.min_size.unwrap_or(0), a.max_size.unwrap_or(5 << 30));
+            }
+            if let Some(ct) = &a.content_type {
+                b = b.content_type(ct);
+            }
+            if let Some(ct) = &a.content_type_prefix {
+                b = b.content_type_starts_with(ct);
+            }
+            if let Some(s) = &a.success_status {
+                b = b.success_action_status(s.parse()?);
+            }
+            for (k, v) in &a.meta {
+                b = b.meta(k, v);
+            }
+            print(&b.build()?.to_descriptor());
+        }
+        PresignCommand::Get(a) => {
+            let r = p.presign(&timed(
+                PresignRequest::get_object(&*a.common.bucket, &*a.key),
+                &a.common,
+            ))?;
+            println!("{}", r.url);
+        }
+        PresignCommand::Multipart(a) => {
+            let uploader = signpost_upload::Uploader::new()?;
+            let upload_id = signpost::s3::create_multipart(
+                uploader.http_client(),
+                &p,
+                &a.common.bucket,
+                &a.key,
+                a.content_type.as_deref(),
+            )
+            .await?;
+            let plan = MultipartPlan::new(
+                &*a.common.bucket,
+                &*a.key,
+                upload_id,
+                a.part_size,
+                a.max_size,
+            )?;
+            print(&plan.presign(&p, Duration::from_secs(a.common.expires), a.common.at)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

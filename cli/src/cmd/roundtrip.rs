@@ -1,0 +1,52 @@
+//! `signpost roundtrip`: the main job.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use signpost::config::S3Args;
+use signpost::roundtrip::{Mode, RoundtripOptions, run as run_roundtrip};
+
+#[derive(Args)]
+pub struct RoundtripArgs {
+    /// Bucket (created when missing).
+    #[arg(long, default_value = "signpost-roundtrip")]
+    bucket: String,
+    /// Bytes per test file.
+    #[arg(long, value_parser = super::size, default_value = "8MiB")]
+    size: u64,
+    /// Which uploads to run; `all` adds the negative cases.
+    #[arg(long, value_enum, default_value = "all")]
+    mode: Mode,
+    /// Multipart part size (default: size/16, at least 5 MiB).
+    #[arg(long, value_parser = super::size)]
+    part_size: Option<u64>,
+    /// Run the negative cases with a single mode too.
+    #[arg(long)]
+    negative: bool,
+}
+
+pub async fn run(s3: &S3Args, a: RoundtripArgs) -> Result<ExitCode> {
+    // No endpoint: the embedded server with its own generated credentials.
+    let credentials = match &s3.endpoint {
+        Some(_) => Some(s3.credentials()?),
+        None => None,
+    };
+    let report = run_roundtrip(&RoundtripOptions {
+        endpoint: s3.endpoint.clone(),
+        region: s3.region.clone(),
+        credentials,
+        bucket: a.bucket,
+        size: a.size,
+        mode: a.mode,
+        part_size: a.part_size,
+        negative: a.negative,
+    })
+    .await?;
+    print!("{}", report.table());
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

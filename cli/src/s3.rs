@@ -1,0 +1,143 @@
+//! The few plain S3 calls the CLI makes itself (bucket checks, starting a multipart upload,
+//! reading an object back), each through a presigned request, so the signer under test signs
+//! them too.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use signpost_presign::{PresignRequest, PresignedRequest, Presigner, S3Operation};
+use signpost_upload::S3ErrorBody;
+
+/// A response: status and body text.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Body (S3 answers here are small).
+    pub body: String,
+}
+
+impl Reply {
+    /// `HTTP 404 NoSuchBucket: …` for messages.
+    pub fn describe(&self) -> String {
+        match S3ErrorBody::parse(&self.body) {
+            Some(e) => format!("HTTP {} {e}", self.status),
+            None => format!("HTTP {}", self.status),
+        }
+    }
+
+    /// A 4xx with an S3 error document: what a refusal looks like.
+    pub fn is_s3_refusal(&self) -> bool {
+        (400..500).contains(&self.status) && S3ErrorBody::parse(&self.body).is_some()
+    }
+}
+
+/// Sends a presigned request with its signed headers and an optional body.
+pub async fn send(
+    client: &reqwest::Client,
+    req: &PresignedRequest,
+    body: Option<Vec<u8>>,
+) -> Result<Reply> {
+    let method = reqwest::Method::from_bytes(req.method.as_bytes())?;
+    let mut rb = client.request(method, &req.url);
+    for (k, v) in req.headers.iter() {
+        rb = rb.header(k, v);
+    }
+    if let Some(b) = body {
+        rb = rb.body(b);
+    }
+    let resp = rb
+        .send()
+        .await
+        .with_context(|| format!("{} request to {} failed", req.method, host(&req.url)))?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    Ok(Reply { status, body })
+}
+
+fn host(url: &str) -> String {
+    url.split('/').nth(2).unwrap_or(url).to_owned()
+}
+
+/// Makes sure `bucket` exists: HeadBucket, and CreateBucket when it answers 404.
+pub async fn ensure_bucket(client: &reqwest::Client, p: &Presigner, bucket: &str) -> Result<()> {
+    let head = p.presign(&PresignRequest::bucket(S3Operation::HeadBucket, bucket))?;
+    let r = send(client, &head, None).await?;
+    match r.status {
+        200 => Ok(()),
+        404 => {
+            let create = p.presign(&PresignRequest::bucket(S3Operation::CreateBucket, bucket))?;
+            let r = send(client, &create, None).await?;
+            if r.status == 200 {
+                Ok(())
+            } else {
+                bail!(
+                    "bucket {bucket} is missing and creating it failed: {}",
+                    r.describe()
+                )
+            }
+        }
+        _ => bail!("cannot use bucket {bucket}: {}", r.describe()),
+    }
+}
+
+/// CreateMultipartUpload, sent; returns the upload id.
+pub async fn create_multipart(
+    client: &reqwest::Client,
+    p: &Presigner,
+    bucket: &str,
+    key: &str,
+    content_type: Option<&str>,
+) -> Result<String> {
+    let mut req = PresignRequest::create_multipart_upload(bucket, key);
+    if let Some(ct) = content_type {
+        req = req.content_type(ct);
+    }
+    let r = send(client, &p.presign(&req)?, None).await?;
+    if r.status != 200 {
+        bail!(
+            "CreateMultipartUpload for {bucket}/{key} failed: {}",
+            r.describe()
+        );
+    }
+    Ok(signpost_presign::parse_initiate_response(&r.body)?)
+}
+
+/// GETs an object through a presigned URL and returns its length and SHA-256, streaming.
+pub async fn get_sha256(
+    client: &reqwest::Client,
+    p: &Presigner,
+    bucket: &str,
+    key: &str,
+) -> Result<(u64, [u8; 32])> {
+    let get =
+        p.presign(&PresignRequest::get_object(bucket, key).expires_in(Duration::from_secs(3600)))?;
+    let mut resp = client
+        .get(&get.url)
+        .send()
+        .await
+        .context("GET back failed")?;
+    if resp.status().as_u16() != 200 {
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap_or_default();
+        bail!(
+            "GET {bucket}/{key} back: {}",
+            Reply { status, body }.describe()
+        );
+    }
+    let mut h = Sha256::new();
+    let mut n = 0u64;
+    while let Some(chunk) = resp.chunk().await.context("reading the object back")? {
+        n += chunk.len() as u64;
+        h.update(&chunk);
+    }
+    Ok((n, h.finalize().into()))
+}
+
+/// Deletes an object (best effort: round-trip clean-up).
+pub async fn delete(client: &reqwest::Client, p: &Presigner, bucket: &str, key: &str) {
+    if let Ok(req) = p.presign(&PresignRequest::new(S3Operation::DeleteObject, bucket, key)) {
+        let _ = send(client, &req, None).await;
+    }
+}

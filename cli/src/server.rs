@@ -1,0 +1,131 @@
+//! The embedded S3 server: `s3s` (SigV4 header and query auth, POST policies) over `s3s-fs`
+//! (objects as files in a directory), in-process on a local port.
+//!
+//! It is what `signpost roundtrip` uses when no endpoint is given, what `signpost serve` runs,
+//! and what the integration tests start: a real S3 implementation that checks signatures,
+//! expiry and policies independently of signpost's own code.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// A running embedded server. Dropping it stops it (and removes its temporary directory).
+#[derive(Debug)]
+pub struct EmbeddedServer {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// Where the objects are stored (`DATA/BUCKET/KEY`).
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// How to start one.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Where to store objects; `None`: a temporary directory removed on stop.
+    pub data: Option<PathBuf>,
+    /// Buckets to create (directories under the data directory).
+    pub buckets: Vec<String>,
+    /// The one access key the server accepts.
+    pub access_key: String,
+    /// Its secret.
+    pub secret_key: String,
+}
+
+impl EmbeddedServer {
+    /// Binds, creates the buckets, and serves in the background.
+    pub async fn start(opts: ServeOptions) -> Result<Self> {
+        let (tmp, data_dir) = match &opts.data {
+            Some(d) => {
+                std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+                (None, d.clone())
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("signpost-s3-").tempdir()?;
+                let p = t.path().to_owned();
+                (Some(t), p)
+            }
+        };
+        for b in &opts.buckets {
+            create_bucket_dir(&data_dir, b)?;
+        }
+        let fs = s3s_fs::FileSystem::new(&data_dir)
+            .map_err(|e| anyhow::anyhow!("opening {}: {e:?}", data_dir.display()))?;
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(
+            opts.access_key.clone(),
+            opts.secret_key.clone(),
+        ));
+        let service = builder.build();
+        let listener = TcpListener::bind(opts.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}: is the port in use?", opts.addr))?;
+        let local = listener.local_addr()?;
+        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+            loop {
+                tokio::select! {
+                    r = listener.accept() => {
+                        let Ok((sock, _)) = r else { continue };
+                        let conn = http.serve_connection(TokioIo::new(sock), service.clone());
+                        let conn = graceful.watch(conn.into_owned());
+                        tokio::spawn(async move {
+                            let _ = conn.await;
+                        });
+                    }
+                    _ = &mut stop_rx => break,
+                }
+            }
+            tokio::select! {
+                () = graceful.shutdown() => {}
+                () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            }
+        });
+        Ok(EmbeddedServer {
+            endpoint: format!("http://{local}"),
+            data_dir,
+            _tmp: tmp,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+
+    /// Stops serving and waits for open connections (2 s at most).
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Creates a bucket directory.
+pub fn create_bucket_dir(data: &Path, bucket: &str) -> Result<()> {
+    if bucket.is_empty() || bucket.contains(['/', '\\']) || bucket.starts_with('.') {
+        anyhow::bail!("invalid bucket name {bucket:?}");
+    }
+    std::fs::create_dir_all(data.join(bucket)).with_context(|| format!("creating bucket {bucket}"))
+}
