@@ -1,1 +1,86 @@
-//! tests
+//! What every integration test needs: an S3 server to talk to.
+//!
+//! By default each test starts the embedded server (s3s + s3s-fs) in-process on a free port
+//! with a temporary directory and fresh credentials. With `SIGNPOST_TEST_ENDPOINT` set, the
+//! tests run against that server instead (MinIO, Garage, AWS), with the `AWS_*` credentials.
+
+use signpost::server::{EmbeddedServer, ServeOptions};
+use signpost_presign::{Credentials, Endpoint, Presigner};
+
+/// A server for one test, with the credentials and bucket to use.
+#[derive(Debug)]
+pub struct TestTarget {
+    /// The endpoint URL.
+    pub endpoint: String,
+    /// Region to sign for.
+    pub region: String,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret.
+    pub secret_key: String,
+    /// A bucket that exists.
+    pub bucket: String,
+    /// Whether this is the embedded server (its data directory can be inspected).
+    pub embedded: Option<EmbeddedServer>,
+}
+
+impl TestTarget {
+    /// Starts the embedded server, or points at `SIGNPOST_TEST_ENDPOINT`.
+    pub async fn start() -> anyhow::Result<Self> {
+        let bucket =
+            std::env::var("SIGNPOST_TEST_BUCKET").unwrap_or_else(|_| "signpost-test".into());
+        if let Ok(endpoint) = std::env::var("SIGNPOST_TEST_ENDPOINT") {
+            let var = |n: &str| {
+                std::env::var(n)
+                    .map_err(|_| anyhow::anyhow!("SIGNPOST_TEST_ENDPOINT is set but {n} is not"))
+            };
+            let t = TestTarget {
+                endpoint,
+                region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+                access_key: var("AWS_ACCESS_KEY_ID")?,
+                secret_key: var("AWS_SECRET_ACCESS_KEY")?,
+                bucket,
+                embedded: None,
+            };
+            let up = signpost_upload::Uploader::new()?;
+            signpost::s3::ensure_bucket(up.http_client(), &t.presigner()?, &t.bucket).await?;
+            return Ok(t);
+        }
+        let access_key = format!("test{}", fastrand::u32(..));
+        let secret_key: String = (0..40).map(|_| fastrand::alphanumeric()).collect();
+        let server = EmbeddedServer::start(ServeOptions {
+            addr: "127.0.0.1:0".parse()?,
+            data: None,
+            buckets: vec![bucket.clone()],
+            access_key: access_key.clone(),
+            secret_key: secret_key.clone(),
+        })
+        .await?;
+        Ok(TestTarget {
+            endpoint: server.endpoint.clone(),
+            region: "us-east-1".into(),
+            access_key,
+            secret_key,
+            bucket,
+            embedded: Some(server),
+        })
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(&self.access_key, &self.secret_key)
+    }
+
+    /// A presigner for this server.
+    pub fn presigner(&self) -> anyhow::Result<Presigner> {
+        Ok(Presigner::new(
+            self.credentials(),
+            Endpoint::custom(&self.endpoint, &self.region)?,
+        ))
+    }
+
+    /// A key no other test run uses.
+    pub fn key(&self, name: &str) -> String {
+        format!("it/{}/{name}", fastrand::u64(..))
+    }
+}

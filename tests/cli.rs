@@ -1,0 +1,358 @@
+//! The built `signpost` binary: presign, upload and roundtrip as a person or a script runs them.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use sha2::{Digest, Sha256};
+use signpost_tests::TestTarget;
+
+fn signpost(t: &TestTarget) -> Command {
+    let mut c = Command::cargo_bin("signpost").unwrap();
+    c.env_clear()
+        .env("AWS_ENDPOINT_URL", &t.endpoint)
+        .env("AWS_REGION", &t.region)
+        .env("AWS_ACCESS_KEY_ID", &t.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &t.secret_key)
+        .env("SIGNPOST_LOG", "off");
+    c
+}
+
+/// Runs the command on a blocking thread (the test's runtime serves the embedded server).
+async fn run(mut c: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+async fn get_back(t: &TestTarget, key: &str) -> Vec<u8> {
+    let p = t.presigner().unwrap();
+    let get = p
+        .presign(&signpost_presign::PresignRequest::get_object(
+            &*t.bucket, key,
+        ))
+        .unwrap();
+    let up = signpost_upload::Uploader::new().unwrap();
+    let r = up.http_client().get(&get.url).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presign_put_then_upload_then_read_back() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let file = write(dir.path(), "out.mp4", &data);
+    let key = t.key("cli put.mp4");
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "put",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        &key,
+        "--content-type",
+        "video/mp4",
+        "--meta",
+        "job=42",
+    ]);
+    c.args(["--checksum-sha256", file.to_str().unwrap()]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["method"], "PUT");
+    assert_eq!(job["headers"]["Content-Type"], "video/mp4");
+    assert!(job["url"].as_str().unwrap().contains("X-Amz-Signature="));
+    assert!(
+        !text(&out.stdout).contains(&t.secret_key),
+        "no secret in the output"
+    );
+    let job_file = write(dir.path(), "job.json", &out.stdout);
+
+    let mut c = signpost(&t);
+    c.args([
+        "upload",
+        "--json",
+        "--job",
+        job_file.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], 200);
+    assert_eq!(result["bytes"], 3_000_000);
+    assert!(result["seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        Sha256::digest(get_back(&t, &key).await),
+        Sha256::digest(&data)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presign_post_then_upload_from_stdin_descriptor() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "clip.webm", b"webm bytes");
+    let prefix = t.key("post/");
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "post",
+        "--bucket",
+        &t.bucket,
+        "--key-prefix",
+        &prefix,
+        "--max-size",
+        "1MiB",
+    ]);
+    c.args(["--content-type-prefix", "video/", "--success-status", "201"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut c = signpost(&t);
+    c.args([
+        "upload",
+        "--json",
+        "--content-type",
+        "video/webm",
+        "--job",
+        "-",
+        file.to_str().unwrap(),
+    ]);
+    c.write_stdin(out.stdout);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], 201);
+    let key = format!("{prefix}clip.webm");
+    assert_eq!(result["key"], key.as_str());
+    assert_eq!(get_back(&t, &key).await, b"webm bytes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presign_multipart_then_upload() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..(11u32 << 20)).map(|i| (i % 253) as u8).collect();
+    let file = write(dir.path(), "big.mp4", &data);
+    let key = t.key("multi.mp4");
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "multipart",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        &key,
+        "--part-size",
+        "5MiB",
+        "--max-size",
+        "20MiB",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["multipart"]["parts"].as_array().unwrap().len(), 4);
+    let job_file = write(dir.path(), "job.json", &out.stdout);
+    let mut c = signpost(&t);
+    c.args([
+        "upload",
+        "--json",
+        "--job",
+        job_file.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["parts"], 3);
+    assert_eq!(
+        Sha256::digest(get_back(&t, &key).await),
+        Sha256::digest(&data)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_one_clear_line_and_a_failing_exit() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "f.bin", b"data");
+    let cases: Vec<(Vec<String>, Option<&[u8]>, &str)> = vec![
+        (
+            vec![
+                "upload".into(),
+                "--job".into(),
+                dir.path().join("nope.json").display().to_string(),
+                file.display().to_string(),
+            ],
+            None,
+            "cannot read the descriptor",
+        ),
+        (
+            vec![
+                "upload".into(),
+                "--job".into(),
+                "-".into(),
+                file.display().to_string(),
+            ],
+            Some(b"{not json"),
+            "malformed upload descriptor",
+        ),
+        (
+            vec![
+                "upload".into(),
+                "--job".into(),
+                "-".into(),
+                file.display().to_string(),
+            ],
+            Some(br#"{"url":"ftp://h/x"}"#),
+            "unsupported scheme `ftp`",
+        ),
+        (
+            vec![
+                "upload".into(),
+                "--job".into(),
+                "-".into(),
+                dir.path().join("missing.mp4").display().to_string(),
+            ],
+            Some(br#"{"url":"http://127.0.0.1:1/b/k"}"#),
+            "file not found",
+        ),
+        (
+            vec![
+                "presign".into(),
+                "put".into(),
+                "--bucket".into(),
+                t.bucket.clone(),
+                "--key".into(),
+                "k".into(),
+                "--expires".into(),
+                "999999".into(),
+            ],
+            None,
+            "604800",
+        ),
+        (
+            vec![
+                "presign".into(),
+                "put".into(),
+                "--bucket".into(),
+                "".into(),
+                "--key".into(),
+                "k".into(),
+            ],
+            None,
+            "bucket name is empty",
+        ),
+        (
+            vec![
+                "presign".into(),
+                "put".into(),
+                "--bucket".into(),
+                t.bucket.clone(),
+                "--key".into(),
+                "k".into(),
+                "--region".into(),
+                "us east".into(),
+            ],
+            None,
+            "invalid region",
+        ),
+    ];
+    for (args, stdin, expect) in cases {
+        let mut c = signpost(&t);
+        c.args(&args);
+        if let Some(s) = stdin {
+            c.write_stdin(s.to_vec());
+        }
+        let out = run(c).await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{args:?}: one line, got {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        b"data",
+        "the source file is untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_target_fails_before_sending_and_says_so() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "f.bin", b"data");
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "put",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        "k",
+        "--expires",
+        "60",
+        "--at",
+        "2020-01-01T00:00:00Z",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success());
+    let mut c = signpost(&t);
+    c.args(["upload", "--job", "-", file.to_str().unwrap()]);
+    c.write_stdin(out.stdout);
+    let out = run(c).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("expired at 2020-01-01 0:01:00.0 +00:00:00"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ask the server for a new upload target"),
+        "{err}"
+    );
+    assert!(err.contains("was not modified"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roundtrip_command_against_the_server() {
+    let t = TestTarget::start().await.unwrap();
+    let mut c = signpost(&t);
+    c.args(["roundtrip", "--bucket", &t.bucket, "--size", "6MiB"]);
+    let out = run(c).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("9 passed, 0 failed"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roundtrip_command_with_no_endpoint_starts_its_own_server() {
+    let mut c = Command::cargo_bin("signpost").unwrap();
+    c.env_clear().env("SIGNPOST_LOG", "off");
+    c.args(["roundtrip", "--size", "1MiB", "--mode", "put"]);
+    let out = run(c).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("(embedded s3s-fs server)"), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+}
