@@ -1,5 +1,7 @@
 //! The built `signpost` binary: presign, upload and roundtrip as a person or a script runs them.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -188,7 +190,9 @@ async fn bad_input_is_one_clear_line_and_a_failing_exit() {
     let t = TestTarget::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "f.bin", b"data");
-    let cases: Vec<(Vec<String>, Option<&[u8]>, &str)> = vec![
+    // (arguments, standard input, what the error line must say)
+    type Case<'a> = (Vec<String>, Option<&'a [u8]>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 "upload".into(),

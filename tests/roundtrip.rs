@@ -1,6 +1,8 @@
 //! The round trip through the library: every mode and every negative case, against a real S3
 //! server (embedded by default, SIGNPOST_TEST_ENDPOINT otherwise).
 
+#![allow(clippy::unwrap_used)]
+
 use signpost::roundtrip::{Mode, RoundtripOptions, run};
 use signpost_tests::TestTarget;
 

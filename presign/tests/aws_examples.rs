@@ -1,5 +1,7 @@
 //! AWS's published examples, reproduced exactly. The vectors live in `fixtures/aws/`.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use signpost_presign::canonical_request::{
     CanonicalParts, canonical_request_hash, canonical_request_string, string_to_sign,

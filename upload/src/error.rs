@@ -166,8 +166,8 @@ pub enum UploadError {
     /// The server answered with a status that is not success.
     #[error("upload refused after {attempts} attempt(s): {refusal}{}; expected HTTP {}", hint(.refusal), join_codes(.expected))]
     Refused {
-        /// The answer.
-        refusal: Refusal,
+        /// The answer (boxed: it carries S3's whole error document).
+        refusal: Box<Refusal>,
         /// The statuses that would have meant success.
         expected: Vec<u16>,
         /// Attempts made.
@@ -259,13 +259,13 @@ mod tests {
     #[test]
     fn refusal_messages_carry_s3_words() {
         let e = UploadError::Refused {
-            refusal: Refusal {
+            refusal: Box::new(Refusal {
                 status: 403,
                 s3: S3ErrorBody::parse(
                     "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
                 ),
                 body_excerpt: String::new(),
-            },
+            }),
             expected: vec![200, 201, 204],
             attempts: 1,
         };

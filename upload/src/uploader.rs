@@ -430,11 +430,11 @@ impl Uploader {
                         String::new()
                     };
                     let e = UploadError::Refused {
-                        refusal: Refusal {
+                        refusal: Box::new(Refusal {
                             status,
                             s3,
                             body_excerpt: excerpt,
-                        },
+                        }),
                         expected: expected.to_vec(),
                         attempts: attempt,
                     };

@@ -1,5 +1,7 @@
 //! The uploader against a real HTTP server that misbehaves on purpose.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::PathBuf;

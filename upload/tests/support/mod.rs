@@ -1,7 +1,7 @@
 //! A fault-injecting HTTP server for the uploader's tests: real HTTP/1.1 on 127.0.0.1, scripted
 //! answers, and a record of every request it received.
 
-#![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
