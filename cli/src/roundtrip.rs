@@ -167,6 +167,17 @@ impl Ctx {
         Ok(RunnerJobCustomUpload::from_json(&json)?)
     }
 
+    /// Sends `job` over the wire, then uploads the test file to it; returns when it started.
+    async fn upload_timed(
+        &self,
+        job: &RunnerJobCustomUpload,
+    ) -> Result<(signpost_upload::UploadOutcome, Instant)> {
+        let job = Self::over_the_wire(job)?;
+        let started = Instant::now();
+        let out = self.uploader.upload(&job, &self.file).await?;
+        Ok((out, started))
+    }
+
     async fn check_back(&self, case: &str, key: &str, status: String, started: Instant) -> Row {
         let secs = started.elapsed().as_secs_f64();
         let mbps = Some(self.size as f64 / secs.max(1e-9) / 1e6);
@@ -306,10 +317,7 @@ async fn put(ctx: &Ctx) -> Row {
                 .meta("signpost-case", "put")
                 .expires_in(Duration::from_secs(3600)),
         )?;
-        let job = Ctx::over_the_wire(&signed.to_descriptor())?;
-        let started = Instant::now();
-        let out = ctx.uploader.upload(&job, &ctx.file).await?;
-        anyhow::Ok((out, started))
+        ctx.upload_timed(&signed.to_descriptor()).await
     }
     .await;
     match r {
@@ -333,10 +341,7 @@ async fn post(ctx: &Ctx) -> Row {
             .success_action_status(201)
             .expires_in(Duration::from_secs(3600))
             .build()?;
-        let job = Ctx::over_the_wire(&form.to_descriptor())?;
-        let started = Instant::now();
-        let out = ctx.uploader.upload(&job, &ctx.file).await?;
-        anyhow::Ok((out, started))
+        ctx.upload_timed(&form.to_descriptor()).await
     }
     .await;
     match r {
@@ -396,9 +401,7 @@ async fn multipart(ctx: &Ctx, part_size: Option<u64>) -> Row {
         .await?;
         let url = &mut mp.parts[victim - 1];
         *url = url.replacen(&ctx.endpoint_url, &proxy.base, 1);
-        let job = Ctx::over_the_wire(&job)?;
-        let started = Instant::now();
-        let out = ctx.uploader.upload(&job, &ctx.file).await?;
+        let (out, started) = ctx.upload_timed(&job).await?;
         anyhow::Ok((out, started, proxy.failed(), victim))
     }
     .await;

@@ -136,8 +136,7 @@ impl MultipartPlan {
             &*self.key,
             &*self.upload_id,
         )))?;
-        let mut d = RunnerJobCustomUpload::put(complete.url);
-        d.method = UploadMethod::Post;
+        let mut d = RunnerJobCustomUpload::new(complete.url, UploadMethod::Post);
         d.expected_status_codes = vec![200];
         d.multipart = Some(MultipartTarget {
             upload_id: Some(self.upload_id.clone()),

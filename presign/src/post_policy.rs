@@ -88,8 +88,7 @@ impl fmt::Debug for PostForm {
 impl PostForm {
     /// The upload descriptor: `{ url, method: "POST", fields, expectedStatusCodes }`.
     pub fn to_descriptor(&self) -> RunnerJobCustomUpload {
-        let mut d = RunnerJobCustomUpload::put(self.url.clone());
-        d.method = UploadMethod::Post;
+        let mut d = RunnerJobCustomUpload::new(self.url.clone(), UploadMethod::Post);
         d.fields = self.fields.clone();
         d.expected_status_codes = self.expected_status_codes.clone();
         d

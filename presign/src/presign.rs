@@ -332,12 +332,12 @@ impl PresignedRequest {
     /// Only a PUT is an upload target; for other methods the descriptor still carries the URL
     /// and the method is PUT or POST as the request's.
     pub fn to_descriptor(&self) -> RunnerJobCustomUpload {
-        let mut d = RunnerJobCustomUpload::put(self.url.clone());
-        d.method = if self.method == "POST" {
+        let method = if self.method == "POST" {
             UploadMethod::Post
         } else {
             UploadMethod::Put
         };
+        let mut d = RunnerJobCustomUpload::new(self.url.clone(), method);
         d.headers = self.headers.clone();
         d
     }

@@ -492,6 +492,14 @@ async fn bad_files_are_clear_errors() {
     assert!(e.to_string().contains("missing.mp4"));
     let e = uploader().upload(&job, dir.path()).await.unwrap_err();
     assert!(matches!(e, UploadError::NotAFile { .. }), "{e}");
+    // A path that cannot be read (through a regular file: permission bits do not stop root).
+    let (plain, _) = file(&dir, "plain", 3);
+    let e = uploader()
+        .upload(&job, plain.join("inside"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UploadError::FileUnreadable { .. }), "{e}");
+    assert!(e.to_string().contains("cannot read"), "{e}");
     assert!(server.seen().is_empty());
 }
 
@@ -686,6 +694,24 @@ async fn multipart_failures_abort_and_say_which_part() {
         "{e}"
     );
     assert!(server.seen().iter().any(|r| r.method == "DELETE"));
+
+    // An expired part URL is refused before anything is sent.
+    let server = FaultServer::start(vec![Act::ok()]).await;
+    let mut job = multipart_job(&server.base, 2, MIB5);
+    let past = sigv4_query(OffsetDateTime::now_utc() - time::Duration::hours(3), 3600);
+    job.multipart.as_mut().unwrap().parts[1].push_str(&format!("&{past}"));
+    let e = uploader().upload(&job, &path).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            UploadError::Expired {
+                what: "part URL",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(server.seen().is_empty());
 
     // A file larger than the plan is refused before anything is sent.
     let server = FaultServer::start(vec![Act::ok()]).await;

@@ -372,9 +372,14 @@ pub enum DescriptorError {
 impl RunnerJobCustomUpload {
     /// A PUT to `url` with the default expected statuses: PeerTube's shape.
     pub fn put(url: impl Into<String>) -> Self {
+        Self::new(url, UploadMethod::Put)
+    }
+
+    /// A target with `method`, nothing else set, the default expected statuses.
+    pub fn new(url: impl Into<String>, method: UploadMethod) -> Self {
         RunnerJobCustomUpload {
             url: url.into(),
-            method: UploadMethod::Put,
+            method,
             fields: OrderedPairs::default(),
             headers: OrderedPairs::default(),
             expected_status_codes: default_expected_status_codes(),
