@@ -36,7 +36,10 @@ impl S3ErrorBody {
 
 impl fmt::Display for S3ErrorBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
+        f.write_str(&self.code)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " (RequestId {id})")?;
         }
@@ -53,6 +56,8 @@ pub struct Refusal {
     pub s3: Option<S3ErrorBody>,
     /// The start of the body when it was not an S3 error document.
     pub body_excerpt: String,
+    /// What signpost can add from the request itself (e.g. a URL that carries no signature).
+    pub note: Option<&'static str>,
 }
 
 impl fmt::Display for Refusal {
@@ -67,6 +72,9 @@ impl fmt::Display for Refusal {
 }
 
 fn hint(r: &Refusal) -> &'static str {
+    if let Some(n) = r.note {
+        return n;
+    }
     match r.s3.as_ref().map(|e| e.code.as_str()) {
         Some("SignatureDoesNotMatch") => {
             "; the URL, a signed header or the form was changed after signing, or the signer used other credentials or region"
@@ -265,6 +273,7 @@ mod tests {
                     "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
                 ),
                 body_excerpt: String::new(),
+                note: None,
             }),
             expected: vec![200, 201, 204],
             attempts: 1,
@@ -279,5 +288,7 @@ mod tests {
         assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"));
         assert_eq!(e.status(), Some(403));
         assert!(S3ErrorBody::parse("<PostResponse/>").is_none());
+        let bare = S3ErrorBody::parse("<Error><Code>AccessDenied</Code></Error>").unwrap();
+        assert_eq!(bare.to_string(), "AccessDenied");
     }
 }

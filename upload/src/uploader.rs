@@ -185,6 +185,8 @@ struct Target<'a> {
     what: &'static str,
     url: &'a str,
     expires_at: Option<OffsetDateTime>,
+    /// Authorized by a query-string signature (everything but a POST form).
+    method_signed_by_query: bool,
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -429,11 +431,20 @@ impl Uploader {
                     } else {
                         String::new()
                     };
+                    // The bug that started this project: a presigned URL whose query string
+                    // (and so its signature) was lost on the way.
+                    let note = (matches!(status, 401 | 403)
+                        && target.method_signed_by_query
+                        && matches!(signpost_wire::QueryAuth::from_url(target.url), Ok(None)))
+                    .then_some(
+                        "; the URL carries no signature (no X-Amz-* query parameters): if it was presigned, its query string was lost on the way",
+                    );
                     let e = UploadError::Refused {
                         refusal: Box::new(Refusal {
                             status,
                             s3,
                             body_excerpt: excerpt,
+                            note,
                         }),
                         expected: expected.to_vec(),
                         attempts: attempt,
@@ -530,6 +541,7 @@ impl Uploader {
         let target = Target {
             what: "presigned URL",
             url: &job.url,
+            method_signed_by_query: true,
             expires_at,
         };
         let answer = self
@@ -586,6 +598,7 @@ impl Uploader {
         let target = Target {
             what: "POST policy",
             url: &job.url,
+            method_signed_by_query: false,
             expires_at,
         };
         let (prefix, suffix) = (f.prefix, f.suffix);
@@ -701,6 +714,7 @@ impl Uploader {
         let target = Target {
             what: "CompleteMultipartUpload URL",
             url: &job.url,
+            method_signed_by_query: true,
             expires_at: crate::preflight::url_expiry(&job.url)?,
         };
         let complete = self
@@ -765,6 +779,7 @@ impl Uploader {
         let target = Target {
             what: "part URL",
             url,
+            method_signed_by_query: true,
             expires_at: crate::preflight::url_expiry(url)?,
         };
         let answer = self
@@ -791,6 +806,7 @@ impl Uploader {
         let target = Target {
             what: "AbortMultipartUpload URL",
             url: &mp.abort_url,
+            method_signed_by_query: true,
             expires_at: crate::preflight::url_expiry(&mp.abort_url).ok().flatten(),
         };
         let r = self

@@ -249,6 +249,46 @@ async fn a_403_is_reported_with_s3_words_and_never_retried() {
 }
 
 #[tokio::test]
+async fn a_url_that_lost_its_query_string_is_named_as_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = file(&dir, "a.bin", 10);
+    let server = FaultServer::start(vec![Act::S3Error(
+        403,
+        "AccessDenied",
+        "Signature is required",
+    )])
+    .await;
+    let e = uploader()
+        .upload(
+            &RunnerJobCustomUpload::put(format!("{}/b/k", server.base)),
+            &path,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("AccessDenied: Signature is required"),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("its query string was lost on the way"),
+        "{e}"
+    );
+    // With a signature present the same refusal says nothing of the kind.
+    let signed = format!(
+        "{}/b/k?{}",
+        server.base,
+        sigv4_query(OffsetDateTime::now_utc(), 60)
+    );
+    let e = uploader()
+        .upload(&RunnerJobCustomUpload::put(signed), &path)
+        .await
+        .unwrap_err();
+    assert!(!e.to_string().contains("query string was lost"), "{e}");
+}
+
+#[tokio::test]
 async fn a_refusal_sent_before_the_body_is_read_is_heard_not_lost() {
     // The server refuses at once and closes with the body unread: the first attempt's writes
     // fail. The retry sends `Expect: 100-continue` and holds the body, so it reads the 403.
