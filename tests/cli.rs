@@ -8,8 +8,24 @@ use assert_cmd::Command;
 use sha2::{Digest, Sha256};
 use signpost_tests::TestTarget;
 
+/// The `signpost` binary, built once for this test run. Cargo only tells the `signpost` package's
+/// own tests where its binary is, so this workspace-level suite builds it (same profile).
+fn binary() -> &'static std::path::Path {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        escargot::CargoBuild::new()
+            .package("signpost")
+            .bin("signpost")
+            .current_release()
+            .run()
+            .unwrap()
+            .path()
+            .to_owned()
+    })
+}
+
 fn signpost(t: &TestTarget) -> Command {
-    let mut c = Command::cargo_bin("signpost").unwrap();
+    let mut c = Command::new(binary());
     c.env_clear()
         .env("AWS_ENDPOINT_URL", &t.endpoint)
         .env("AWS_REGION", &t.region)
@@ -351,7 +367,7 @@ async fn roundtrip_command_against_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roundtrip_command_with_no_endpoint_starts_its_own_server() {
-    let mut c = Command::cargo_bin("signpost").unwrap();
+    let mut c = Command::new(binary());
     c.env_clear().env("SIGNPOST_LOG", "off");
     c.args(["roundtrip", "--size", "1MiB", "--mode", "put"]);
     let out = run(c).await;
