@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -134,6 +133,3 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         }
     }
 }
-
-#[allow(dead_code)]
-const _: Duration = Duration::ZERO;

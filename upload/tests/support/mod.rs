@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -224,6 +223,3 @@ async fn handle(
         }
     }
 }
-
-/// Silences the unused warning for `Infallible` in some test crates.
-pub fn _unused(_: Infallible) {}
