@@ -156,16 +156,16 @@ impl Body for FileRangeBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
-        if let Some(h) = this.hold.as_mut() {
-            // Pending here lets the connection read an early answer (a refusal) while nothing
-            // has been written yet.
-            ready!(h.as_mut().poll(cx));
-            this.hold = None;
-            this.meter.touch();
-        }
         if let Some(p) = this.prefix.take() {
             this.meter.add(p.len() as u64);
             return Poll::Ready(Some(Ok(Frame::data(p))));
+        }
+        if let Some(h) = this.hold.as_mut() {
+            // Pending here, before the file, lets the connection read an early answer: a PUT
+            // refused on its signature, or a POST refused on its fields (which went first).
+            ready!(h.as_mut().poll(cx));
+            this.hold = None;
+            this.meter.touch();
         }
         if this.stash.is_some() {
             return this.poll_probe(cx);

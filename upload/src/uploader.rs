@@ -389,8 +389,9 @@ impl Uploader {
     {
         let mut attempt = 0u32;
         // After a connection failure, ask before sending: a server that refuses without reading
-        // the body (bad signature, expired URL) closes the connection while we write, and its
-        // answer is lost; with `Expect: 100-continue` and the body held back it is read instead.
+        // the body (bad signature, expired URL, a POST field its policy forbids) closes the
+        // connection while we write, and its answer is lost; with `Expect: 100-continue` and the
+        // file held back (after a POST's fields) it is read instead.
         let mut hold = None;
         loop {
             attempt += 1;

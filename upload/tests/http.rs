@@ -320,6 +320,38 @@ async fn a_refusal_sent_before_the_body_is_read_is_heard_not_lost() {
 }
 
 #[tokio::test]
+async fn a_post_refused_on_its_fields_mid_file_is_heard_not_lost() {
+    // The server reads the fields, refuses, and closes while the file is still coming: the
+    // retry holds the file back after the fields, so the refusal is read.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = file(&dir, "big.bin", 8_000_000);
+    let server = FaultServer::start(vec![Act::RefuseAfter(
+        100,
+        400,
+        "InvalidRequest",
+        "Key does not match policy",
+    )])
+    .await;
+    let job = post_job(
+        &server.base,
+        &[("key", "elsewhere/x"), ("x-amz-signature", "s")],
+    );
+    let up = Uploader::builder()
+        .retry(RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(5),
+        })
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let e = up.upload(&job, &path).await.unwrap_err();
+        assert_eq!(e.s3_code(), Some("InvalidRequest"), "{e}");
+        assert_eq!(e.status(), Some(400));
+    }
+}
+
+#[tokio::test]
 async fn slowdown_twice_then_success_resends_the_whole_file_each_time() {
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = file(&dir, "a.bin", 600_000);

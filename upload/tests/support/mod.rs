@@ -29,6 +29,9 @@ pub enum Act {
     /// Answer an S3 error at once without reading the body, as S3 servers do when the signature
     /// is wrong (the connection is then closed with the body unread).
     RefuseUnread(u16, &'static str, &'static str),
+    /// Read `n` body bytes (a POST's fields), then answer an S3 error and close with the rest
+    /// unread, as servers do when a form field breaks the policy.
+    RefuseAfter(usize, u16, &'static str, &'static str),
 }
 
 impl Act {
@@ -167,6 +170,24 @@ async fn handle(
             .body(Full::new(Bytes::from(text)))
             .unwrap());
     }
+    if let Act::RefuseAfter(n, status, code, msg) = act {
+        while record.body.len() < n {
+            match body.frame().await {
+                Some(Ok(f)) => {
+                    if let Ok(d) = f.into_data() {
+                        record.body.extend_from_slice(&d);
+                    }
+                }
+                _ => break,
+            }
+        }
+        seen.lock().unwrap().push(record);
+        let text = format!("<Error><Code>{code}</Code><Message>{msg}</Message></Error>");
+        return Ok(Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::from(text)))
+            .unwrap());
+    }
     match act {
         Act::Stall(d) => {
             seen.lock().unwrap().push(record);
@@ -187,7 +208,7 @@ async fn handle(
             seen.lock().unwrap().push(record);
             Err(Dropped)
         }
-        Act::RefuseUnread(..) => unreachable!("handled above"),
+        Act::RefuseUnread(..) | Act::RefuseAfter(..) => unreachable!("handled above"),
         Act::Answer(..) | Act::S3Error(..) => {
             while let Some(f) = body.frame().await {
                 match f {
