@@ -84,3 +84,39 @@ async fn an_empty_file_round_trips_in_every_mode() {
         }
     }
 }
+
+/// A POST whose file is all carriage returns and boundary look-alikes, the worst case for a
+/// form parser looking for `\r\n--boundary`. It failed every time on s3s 0.14.1 until the
+/// embedded server fed it smaller frames (see `server.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_of_boundary_look_alikes_round_trips() {
+    use signpost_presign::PresignRequest;
+    let t = TestTarget::start().await.unwrap();
+    let p = t.presigner().unwrap();
+    let up = signpost_upload::Uploader::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cr.bin");
+    let mut data = vec![b'\r'; 3_000_000];
+    data.extend(b"\r\n--\r\n--signpost-\r\n".repeat(50_000));
+    std::fs::write(&path, &data).unwrap();
+    let key = t.key("cr.bin");
+    let form = p.post_policy(&*t.bucket).key(&*key).build().unwrap();
+    let out = up.upload(&form.to_descriptor(), &path).await.unwrap();
+    assert!([200, 201, 204].contains(&out.status));
+    let get = p
+        .presign(&PresignRequest::get_object(&*t.bucket, &*key))
+        .unwrap();
+    let body = up
+        .http_client()
+        .get(&get.url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        body.as_ref() == data.as_slice(),
+        "the object is the file, byte for byte"
+    );
+}
