@@ -83,7 +83,14 @@ impl EmbeddedServer {
                         let s3 = service.clone();
                         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                             let mut s3 = s3.clone();
-                            tower::Service::call(&mut s3, req.map(SmallFrames::new))
+                            let is_form = req.method() == hyper::Method::POST
+                                && req
+                                    .headers()
+                                    .get(hyper::header::CONTENT_TYPE)
+                                    .and_then(|v| v.to_str().ok())
+                                    .is_some_and(|v| v.starts_with("multipart/form-data"));
+                            let limit = if is_form { MAX_FRAME } else { usize::MAX };
+                            tower::Service::call(&mut s3, req.map(|b| SmallFrames::new(b, limit)))
                         });
                         let conn = http.serve_connection(TokioIo::new(sock), svc);
                         let conn = graceful.watch(conn.into_owned());
@@ -130,7 +137,7 @@ impl Drop for EmbeddedServer {
 /// The largest request frame handed to s3s.
 const MAX_FRAME: usize = 32 * 1024;
 
-/// Request bodies cut into frames of at most [`MAX_FRAME`] bytes.
+/// POST form bodies cut into frames of at most [`MAX_FRAME`] bytes (other bodies pass whole).
 ///
 /// s3s 0.14.1's POST form parser buffers the whole next frame when a frame of file data ends
 /// in what could be the start of the boundary (a `\r`), and refuses past 64 KiB with
@@ -140,13 +147,15 @@ const MAX_FRAME: usize = 32 * 1024;
 struct SmallFrames {
     inner: hyper::body::Incoming,
     rest: bytes::Bytes,
+    limit: usize,
 }
 
 impl SmallFrames {
-    fn new(inner: hyper::body::Incoming) -> Self {
+    fn new(inner: hyper::body::Incoming, limit: usize) -> Self {
         SmallFrames {
             inner,
             rest: bytes::Bytes::new(),
+            limit,
         }
     }
 }
@@ -162,14 +171,14 @@ impl http_body::Body for SmallFrames {
         use std::task::Poll;
         let this = &mut *self;
         if !this.rest.is_empty() {
-            let n = this.rest.len().min(MAX_FRAME);
+            let n = this.rest.len().min(this.limit);
             return Poll::Ready(Some(Ok(http_body::Frame::data(this.rest.split_to(n)))));
         }
         match std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                 Ok(mut data) => {
-                    if data.len() > MAX_FRAME {
-                        this.rest = data.split_off(MAX_FRAME);
+                    if data.len() > this.limit {
+                        this.rest = data.split_off(this.limit);
                     }
                     Poll::Ready(Some(Ok(http_body::Frame::data(data))))
                 }
