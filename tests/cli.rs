@@ -47,16 +47,9 @@ fn text(b: &[u8]) -> String {
 }
 
 async fn get_back(t: &TestTarget, key: &str) -> Vec<u8> {
-    let p = t.presigner().unwrap();
-    let get = p
-        .presign(&signpost_presign::PresignRequest::get_object(
-            &*t.bucket, key,
-        ))
-        .unwrap();
-    let up = signpost_upload::Uploader::new().unwrap();
-    let r = up.http_client().get(&get.url).send().await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    r.bytes().await.unwrap().to_vec()
+    let (status, body) = t.get(key).await.unwrap();
+    assert_eq!(status, 200, "GET {key}");
+    body
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {

@@ -46,16 +46,9 @@ async fn awkward_keys_round_trip_as_themselves() {
             .await
             .unwrap_or_else(|e| panic!("{key:?}: {e}"));
         assert_eq!(out.status, 200, "{key:?}");
-        let get = p
-            .presign(&PresignRequest::get_object(&*t.bucket, &*key))
-            .unwrap();
-        let resp = up.http_client().get(&get.url).send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{key:?}");
-        assert_eq!(
-            resp.bytes().await.unwrap().as_ref(),
-            body.as_slice(),
-            "{key:?}"
-        );
+        let (status, back) = t.get(&key).await.unwrap();
+        assert_eq!(status, 200, "{key:?}");
+        assert_eq!(back, body, "{key:?}");
         if let Some(server) = &t.embedded {
             // The server stored it under exactly that key.
             let on_disk = server.data_dir.join(&t.bucket).join(&key);
@@ -123,19 +116,9 @@ async fn a_leading_slash_key_is_signed_as_s3_expects() {
     match up.upload(&put.to_descriptor(), &path).await {
         Ok(out) => {
             assert_eq!(out.status, 200);
-            let get = p
-                .presign(&PresignRequest::get_object(&*t.bucket, &*key))
-                .unwrap();
-            let body = up
-                .http_client()
-                .get(&get.url)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            assert_eq!(body.as_ref(), b"leading");
+            let (status, back) = t.get(&key).await.unwrap();
+            assert_eq!(status, 200);
+            assert_eq!(back, b"leading");
         }
         Err(e) => {
             let status = e.status().unwrap_or(0);

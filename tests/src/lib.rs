@@ -79,6 +79,21 @@ impl TestTarget {
         ))
     }
 
+    /// GETs `key` back through a presigned URL: the status and the body.
+    pub async fn get(&self, key: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        let url = self
+            .presigner()?
+            .presign(&signpost_presign::PresignRequest::get_object(
+                &*self.bucket,
+                key,
+            ))?
+            .url;
+        let up = signpost_upload::Uploader::new()?;
+        let resp = up.http_client().get(&url).send().await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.bytes().await?.to_vec()))
+    }
+
     /// A key no other test run uses.
     pub fn key(&self, name: &str) -> String {
         format!("it/{}/{name}", fastrand::u64(..))

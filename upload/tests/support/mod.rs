@@ -131,6 +131,32 @@ impl std::fmt::Display for Dropped {
 }
 impl std::error::Error for Dropped {}
 
+/// Reads body frames into `into` until it holds `n` bytes or the body ends.
+async fn read_up_to(body: &mut Incoming, into: &mut Vec<u8>, n: usize) {
+    while into.len() < n {
+        match body.frame().await {
+            Some(Ok(f)) => {
+                if let Ok(d) = f.into_data() {
+                    into.extend_from_slice(&d);
+                }
+            }
+            _ => break,
+        }
+    }
+}
+
+/// An S3 error document with `status`.
+fn s3_error(status: u16, code: &str, msg: &str) -> Response<Full<Bytes>> {
+    let text = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{msg}</Message><RequestId>REQ123</RequestId></Error>"
+    );
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "application/xml")
+        .body(Full::new(Bytes::from(text)))
+        .unwrap()
+}
+
 async fn handle(
     req: Request<Incoming>,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -162,31 +188,12 @@ async fn handle(
         complete: false,
     };
     let mut body = req.into_body();
-    if let Act::RefuseUnread(status, code, msg) = act {
-        seen.lock().unwrap().push(record);
-        let text = format!("<Error><Code>{code}</Code><Message>{msg}</Message></Error>");
-        return Ok(Response::builder()
-            .status(status)
-            .body(Full::new(Bytes::from(text)))
-            .unwrap());
-    }
-    if let Act::RefuseAfter(n, status, code, msg) = act {
-        while record.body.len() < n {
-            match body.frame().await {
-                Some(Ok(f)) => {
-                    if let Ok(d) = f.into_data() {
-                        record.body.extend_from_slice(&d);
-                    }
-                }
-                _ => break,
-            }
+    if let Act::RefuseUnread(status, code, msg) | Act::RefuseAfter(_, status, code, msg) = act {
+        if let Act::RefuseAfter(n, ..) = act {
+            read_up_to(&mut body, &mut record.body, n).await;
         }
         seen.lock().unwrap().push(record);
-        let text = format!("<Error><Code>{code}</Code><Message>{msg}</Message></Error>");
-        return Ok(Response::builder()
-            .status(status)
-            .body(Full::new(Bytes::from(text)))
-            .unwrap());
+        return Ok(s3_error(status, code, msg));
     }
     match act {
         Act::Stall(d) => {
@@ -195,16 +202,7 @@ async fn handle(
             Err(Dropped)
         }
         Act::DropAfter(n) => {
-            while record.body.len() < n {
-                match body.frame().await {
-                    Some(Ok(f)) => {
-                        if let Ok(d) = f.into_data() {
-                            record.body.extend_from_slice(&d);
-                        }
-                    }
-                    _ => break,
-                }
-            }
+            read_up_to(&mut body, &mut record.body, n).await;
             seen.lock().unwrap().push(record);
             Err(Dropped)
         }
@@ -225,22 +223,17 @@ async fn handle(
             }
             record.complete = true;
             seen.lock().unwrap().push(record);
-            let (status, hdrs, text) = match act {
-                Act::Answer(s, h, b) => (s, h, b),
-                Act::S3Error(s, code, msg) => (
-                    s,
-                    vec![("Content-Type", "application/xml".to_owned())],
-                    format!(
-                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{msg}</Message><RequestId>REQ123</RequestId></Error>"
-                    ),
-                ),
+            match act {
+                Act::S3Error(status, code, msg) => Ok(s3_error(status, code, msg)),
+                Act::Answer(status, headers, text) => {
+                    let mut resp = Response::builder().status(status);
+                    for (k, v) in headers {
+                        resp = resp.header(k, v);
+                    }
+                    Ok(resp.body(Full::new(Bytes::from(text))).unwrap())
+                }
                 _ => unreachable!("handled above"),
-            };
-            let mut resp = Response::builder().status(status);
-            for (k, v) in hdrs {
-                resp = resp.header(k, v);
             }
-            Ok(resp.body(Full::new(Bytes::from(text))).unwrap())
         }
     }
 }
