@@ -41,7 +41,7 @@ use crate::credentials::Credentials;
 use crate::endpoint::{Endpoint, validate_key};
 use crate::error::{MAX_EXPIRES_SECS, MIN_EXPIRES_SECS, PresignError};
 use crate::signing_key::{DayScope, SigningKeyCache, calculate_signature_parts};
-use crate::uri_encode::encode_into;
+use crate::uri_encode::{encode_into, hex_into_array};
 
 /// The S3 operation a URL is signed for: its method and sub-resource query.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -561,7 +561,7 @@ impl Presigner {
                 headers: &h,
             });
             let mut creq_hex = [0u8; 64];
-            hex_to(&mut creq_hex, &creq_hash);
+            hex_into_array(&mut creq_hex, &creq_hash);
             let signature = calculate_signature_parts(
                 &day.mac,
                 &[
@@ -575,18 +575,12 @@ impl Presigner {
                 ],
             );
             // Reuse the hex buffer for the signature.
-            hex_to(&mut creq_hex, &signature);
+            hex_into_array(&mut creq_hex, &signature);
             let signed_headers = signed_headers.to_owned();
             url.truncate(path_end);
 
             // Operation query first, as written, then the SigV4 parameters in aws-sigv4's order.
-            let mut sep = '?';
-            for (k, v) in &op_query {
-                push_pair(&mut url, &mut sep, k, v);
-            }
-            for (k, v) in &req.query {
-                push_pair(&mut url, &mut sep, k, v);
-            }
+            let sep = write_query(&mut url, &op_query, &req.query);
             url.push(sep);
             url.push_str("X-Amz-Algorithm=");
             url.push_str(ALGORITHM);
@@ -628,16 +622,7 @@ impl Presigner {
             self.endpoint.host_for(&req.bucket)
         );
         self.endpoint.write_path(&mut url, &req.bucket, &req.key);
-        let mut sep = '?';
-        let op = req.operation.query();
-        let extra = req.query.iter().map(|(k, v)| (k.as_str(), v.clone()));
-        for (k, v) in op.into_iter().chain(extra) {
-            url.push(sep);
-            sep = '&';
-            encode_into(&mut url, k, false);
-            url.push('=');
-            encode_into(&mut url, &v, false);
-        }
+        write_query(&mut url, &req.operation.query(), &req.query);
         url
     }
 }
@@ -652,20 +637,27 @@ fn encode_cow(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn push_pair(url: &mut String, sep: &mut char, k: &str, v: &str) {
-    url.push(*sep);
-    *sep = '&';
-    encode_into(url, k, false);
-    url.push('=');
-    encode_into(url, v, false);
-}
-
-fn hex_to(out: &mut [u8; 64], bytes: &[u8; 32]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 15)];
+/// Appends the operation's sub-resource query, then the caller's parameters, as the URL carries
+/// them (the signed URL and [`Presigner::unsigned_url`] share this prefix). Returns the separator
+/// for what follows: `?` if nothing was written, else `&`.
+fn write_query(
+    url: &mut String,
+    op: &[(&'static str, String)],
+    extra: &[(String, String)],
+) -> char {
+    let mut sep = '?';
+    let pairs = op
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    for (k, v) in pairs {
+        url.push(sep);
+        sep = '&';
+        encode_into(url, k, false);
+        url.push('=');
+        encode_into(url, v, false);
     }
+    sep
 }
 
 fn format_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {

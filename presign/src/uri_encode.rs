@@ -47,12 +47,21 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+
 /// Lower-case hex of `bytes`, appended to `out`.
 pub fn hex_into(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+        out.push(HEX_LOWER[usize::from(b >> 4)] as char);
+        out.push(HEX_LOWER[usize::from(b & 15)] as char);
+    }
+}
+
+/// Lower-case hex of a SHA-256 digest into a fixed buffer: the signing hot path, no allocation.
+pub fn hex_into_array(out: &mut [u8; 64], bytes: &[u8; 32]) {
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = HEX_LOWER[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX_LOWER[usize::from(b & 15)];
     }
 }
 
