@@ -29,7 +29,7 @@ use crate::canonical_request::{
 };
 use crate::credentials::Credentials;
 use crate::error::MAX_EXPIRES_SECS;
-use crate::signing_key::{SigningMac, calculate_signature, generate_signing_key};
+use crate::signing_key::{SigningKeyCache, SigningMac, calculate_signature};
 use crate::uri_encode::{encode_into, hex_into};
 
 /// How far in the future a request's date may be (clock skew), as S3 allows: 15 minutes.
@@ -143,6 +143,7 @@ impl VerifyError {
 pub struct Verifier {
     credentials: Credentials,
     region: String,
+    keys: SigningKeyCache,
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {
@@ -161,6 +162,7 @@ impl Verifier {
         Verifier {
             credentials,
             region: region.into(),
+            keys: SigningKeyCache::default(),
         }
     }
 
@@ -190,13 +192,20 @@ impl Verifier {
         Ok(())
     }
 
+    /// The keyed MAC for a scope date (`YYYYMMDD`, checked by `CredentialScope::parse`), from
+    /// the same per-day cache the presigner uses.
     fn mac(&self, date: &str) -> SigningMac {
-        SigningMac::new(&generate_signing_key(
-            self.credentials.secret_access_key(),
-            date,
-            &self.region,
-            "s3",
-        ))
+        let day: [u8; 8] = date.as_bytes().try_into().unwrap_or([b'0'; 8]);
+        self.keys
+            .get(
+                self.credentials.access_key_id(),
+                self.credentials.secret_access_key(),
+                &day,
+                &self.region,
+                "s3",
+            )
+            .mac
+            .clone()
     }
 
     /// Verifies a presigned request: `method`, the full `url` as received, the request's
