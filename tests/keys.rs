@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use signpost_presign::PresignRequest;
+use signpost_presign::{PresignRequest, Validity};
 use signpost_tests::TestTarget;
 use signpost_upload::Uploader;
 
@@ -38,11 +38,12 @@ async fn awkward_keys_round_trip_as_themselves() {
         std::fs::write(&path, &body).unwrap();
         let put = p
             .presign(
-                &PresignRequest::put_object(&*t.bucket, &*key).expires_in(Duration::from_secs(600)),
+                &PresignRequest::put_object(&*t.bucket, &*key)
+                    .validity(Validity::expires_in(Duration::from_secs(600)).unwrap()),
             )
             .unwrap();
         let out = up
-            .upload(&put.to_descriptor(), &path)
+            .upload(&put.to_descriptor().unwrap(), &path)
             .await
             .unwrap_or_else(|e| panic!("{key:?}: {e}"));
         assert_eq!(out.status, 200, "{key:?}");
@@ -75,8 +76,8 @@ async fn a_url_for_one_key_does_not_open_another() {
         .presign(&PresignRequest::put_object(&*t.bucket, &*key))
         .unwrap();
     // The same signature on the key spelled with '+' for the space: another key, refused.
-    let mut job = put.to_descriptor();
-    job.url = job.url.replace("a%20b.mp4", "a+b.mp4");
+    let mut job = put.to_descriptor().unwrap();
+    job.url = job.url.replace("a%20b.mp4", "a+b.mp4").into();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f");
     std::fs::write(&path, b"x").unwrap();
@@ -104,16 +105,18 @@ async fn a_leading_slash_key_is_signed_as_s3_expects() {
         .presign(&PresignRequest::put_object(&*t.bucket, &*key))
         .unwrap();
     assert!(
-        put.url.contains(&format!("/{}//it/", t.bucket)),
+        put.url().contains(&format!("/{}//it/", t.bucket)),
         "{}",
-        put.url
+        put.url()
     );
-    let mut tampered = put.to_descriptor();
-    let last = tampered.url.pop().unwrap();
-    tampered.url.push(if last == '0' { '1' } else { '0' });
+    let mut tampered = put.to_descriptor().unwrap();
+    let mut url = tampered.url.into_string();
+    let last = url.pop().unwrap();
+    url.push(if last == '0' { '1' } else { '0' });
+    tampered.url = url.into();
     let refused = up.upload(&tampered, &path).await.unwrap_err();
     assert_eq!(refused.status(), Some(403), "{refused}");
-    match up.upload(&put.to_descriptor(), &path).await {
+    match up.upload(&put.to_descriptor().unwrap(), &path).await {
         Ok(out) => {
             assert_eq!(out.status, 200);
             let (status, back) = t.get(&key).await.unwrap();

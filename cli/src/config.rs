@@ -3,9 +3,10 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use signpost_presign::{Addressing, Credentials, Endpoint, Presigner};
+use signpost_wire::Secret;
 
-/// Where S3 is and who signs.
-#[derive(Args, Clone)]
+/// Where S3 is and who signs. `Debug` shows the secret and the token as `******`.
+#[derive(Args, Clone, Debug)]
 pub struct S3Args {
     /// S3 endpoint (MinIO: http://127.0.0.1:9000). Default: AWS S3 for the region.
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
@@ -23,28 +24,13 @@ pub struct S3Args {
         hide_env_values = true,
         global = true
     )]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     /// Session token of temporary credentials.
     #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true, global = true)]
-    pub session_token: Option<String>,
+    pub session_token: Option<Secret>,
     /// Virtual-hosted addressing (BUCKET.host) instead of path style (default for custom endpoints).
     #[arg(long, global = true)]
     pub virtual_hosted: bool,
-}
-
-impl std::fmt::Debug for S3Args {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Args")
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "******"))
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "******"),
-            )
-            .finish()
-    }
 }
 
 impl S3Args {

@@ -31,13 +31,23 @@ enum Command {
     Roundtrip(cmd::roundtrip::RoundtripArgs),
 }
 
+/// `SIGNPOST_LOG` (default `warn`). The embedded server's S3 library logs every refusal as an
+/// error and, at debug, the signatures it compared; it stays silent unless `SIGNPOST_LOG` names
+/// it (`SIGNPOST_LOG=debug,s3s=debug`). The server's own refusal lines are at debug.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    let spec = std::env::var("SIGNPOST_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn"));
+    match "s3s=off".parse() {
+        Ok(quiet) if !spec.contains("s3s") => filter.add_directive(quiet),
+        _ => filter,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SIGNPOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Runtime::new() {
@@ -58,8 +68,16 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // One line: what failed and why, down the chain; no backtrace.
-            eprintln!("error: {e:#}");
+            // One line: what failed and why, down the chain, each cause once; no backtrace.
+            let mut line = e.to_string();
+            for cause in e.chain().skip(1) {
+                let t = cause.to_string();
+                if !line.contains(&t) {
+                    line.push_str(": ");
+                    line.push_str(&t);
+                }
+            }
+            eprintln!("error: {line}");
             ExitCode::FAILURE
         }
     }

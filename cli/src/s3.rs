@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use signpost_presign::{PresignRequest, PresignedRequest, Presigner, S3Operation};
-use signpost_upload::S3ErrorBody;
+use signpost_presign::{PresignRequest, PresignedRequest, Presigner, S3Operation, Validity};
+use signpost_upload::ErrorResponse;
 
 /// A response: status and body text.
 #[derive(Debug)]
@@ -21,7 +21,7 @@ pub struct Reply {
 impl Reply {
     /// `HTTP 404 NoSuchBucket: …` for messages.
     pub fn describe(&self) -> String {
-        match S3ErrorBody::parse(&self.body) {
+        match ErrorResponse::parse(&self.body) {
             Some(e) => format!("HTTP {} {e}", self.status),
             None => format!("HTTP {}", self.status),
         }
@@ -29,7 +29,7 @@ impl Reply {
 
     /// A 4xx with an S3 error document: what a refusal looks like.
     pub fn is_s3_refusal(&self) -> bool {
-        (400..500).contains(&self.status) && S3ErrorBody::parse(&self.body).is_some()
+        (400..500).contains(&self.status) && ErrorResponse::parse(&self.body).is_some()
     }
 }
 
@@ -39,9 +39,8 @@ pub async fn send(
     req: &PresignedRequest,
     body: Option<Vec<u8>>,
 ) -> Result<Reply> {
-    let method = reqwest::Method::from_bytes(req.method.as_bytes())?;
-    let mut rb = client.request(method, &req.url);
-    for (k, v) in req.headers.iter() {
+    let mut rb = client.request(req.method().clone(), req.url().as_str());
+    for (k, v) in req.headers().iter() {
         rb = rb.header(k, v);
     }
     if let Some(b) = body {
@@ -50,7 +49,7 @@ pub async fn send(
     let resp = rb
         .send()
         .await
-        .with_context(|| format!("{} request to {} failed", req.method, host(&req.url)))?;
+        .with_context(|| format!("{} request to {} failed", req.method(), host(req.url())))?;
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap_or_default();
     Ok(Reply { status, body })
@@ -111,10 +110,10 @@ pub async fn get_sha256(
     bucket: &str,
     key: &str,
 ) -> Result<(u64, [u8; 32])> {
-    let get =
-        p.presign(&PresignRequest::get_object(bucket, key).expires_in(Duration::from_secs(3600)))?;
+    let validity = Validity::expires_in(Duration::from_secs(3600))?;
+    let get = p.presign(&PresignRequest::get_object(bucket, key).validity(validity))?;
     let mut resp = client
-        .get(&get.url)
+        .get(get.url().as_str())
         .send()
         .await
         .context("GET back failed")?;

@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
+use signpost_wire::Secret;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -40,7 +41,7 @@ pub struct ServeOptions {
     /// The one access key the server accepts.
     pub access_key: String,
     /// Its secret.
-    pub secret_key: String,
+    pub secret_key: Secret,
 }
 
 impl EmbeddedServer {
@@ -65,7 +66,7 @@ impl EmbeddedServer {
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(
             opts.access_key.clone(),
-            opts.secret_key.clone(),
+            opts.secret_key.expose(),
         ));
         let service = builder.build();
         let listener = TcpListener::bind(opts.addr)
@@ -90,7 +91,16 @@ impl EmbeddedServer {
                                     .and_then(|v| v.to_str().ok())
                                     .is_some_and(|v| v.starts_with("multipart/form-data"));
                             let limit = if is_form { MAX_FRAME } else { usize::MAX };
-                            tower::Service::call(&mut s3, req.map(|b| SmallFrames::new(b, limit)))
+                            let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+                            let answer =
+                                tower::Service::call(&mut s3, req.map(|b| SmallFrames::new(b, limit)));
+                            async move {
+                                let answer = answer.await;
+                                if let Ok(r) = &answer {
+                                    log_answer(&method, &path, r.status());
+                                }
+                                answer
+                            }
                         });
                         let conn = http.serve_connection(TokioIo::new(sock), svc);
                         let conn = graceful.watch(conn.into_owned());
@@ -131,6 +141,17 @@ impl Drop for EmbeddedServer {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+    }
+}
+
+/// A refusal is the server doing its job (a bad signature, an expired URL): it is logged at
+/// debug, where `SIGNPOST_LOG=debug` finds it; a server error at warn. The query string, which
+/// holds the signature, is never logged.
+fn log_answer(method: &hyper::Method, path: &str, status: hyper::StatusCode) {
+    if status.is_server_error() {
+        tracing::warn!(%method, path, %status, "the embedded S3 server failed a request");
+    } else if status.is_client_error() {
+        tracing::debug!(%method, path, %status, "the embedded S3 server refused a request");
     }
 }
 

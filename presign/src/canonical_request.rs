@@ -20,12 +20,12 @@ use sha2::{Digest, Sha256};
 use crate::uri_encode::hex_into;
 
 /// The payload hash of a presigned request: S3 does not check the body's hash.
-pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The only algorithm signpost signs with.
-pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// Somewhere to write a canonical request: a `String` or a running SHA-256.
-pub trait Sink {
+pub(crate) trait Sink {
     /// Appends `s`.
     fn put(&mut self, s: &str);
 }
@@ -44,20 +44,20 @@ impl Sink for Sha256 {
 
 /// A request, reduced to what SigV4 signs.
 #[derive(Debug)]
-pub struct CanonicalParts<'a> {
+pub(crate) struct CanonicalParts<'a> {
     /// `PUT`, `GET`, …
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// The path exactly as it stands in the URL (already URI-encoded).
-    pub path: &'a str,
+    pub(crate) path: &'a str,
     /// Query parameters, each name and value already URI-encoded, sorted, without
     /// `X-Amz-Signature`.
-    pub query: &'a [(&'a str, &'a str)],
+    pub(crate) query: &'a [(&'a str, &'a str)],
     /// Signed headers: lower-case names, sorted, values trimmed.
-    pub headers: &'a [(&'a str, &'a str)],
+    pub(crate) headers: &'a [(&'a str, &'a str)],
 }
 
 /// Writes the canonical request.
-pub fn write_canonical_request(sink: &mut impl Sink, p: &CanonicalParts<'_>) {
+pub(crate) fn write_canonical_request(sink: &mut impl Sink, p: &CanonicalParts<'_>) {
     sink.put(p.method);
     sink.put("\n");
     sink.put(if p.path.is_empty() { "/" } else { p.path });
@@ -84,7 +84,7 @@ pub fn write_canonical_request(sink: &mut impl Sink, p: &CanonicalParts<'_>) {
 }
 
 /// `host;x-amz-meta-a;…`: the signed header names joined by `;`.
-pub fn write_signed_headers(sink: &mut impl Sink, headers: &[(&str, &str)]) {
+pub(crate) fn write_signed_headers(sink: &mut impl Sink, headers: &[(&str, &str)]) {
     for (i, (k, _)) in headers.iter().enumerate() {
         if i > 0 {
             sink.put(";");
@@ -94,14 +94,14 @@ pub fn write_signed_headers(sink: &mut impl Sink, headers: &[(&str, &str)]) {
 }
 
 /// The canonical request as text (for diagnostics: S3 shows it in SignatureDoesNotMatch).
-pub fn canonical_request_string(p: &CanonicalParts<'_>) -> String {
+pub(crate) fn canonical_request_string(p: &CanonicalParts<'_>) -> String {
     let mut s = String::with_capacity(256);
     write_canonical_request(&mut s, p);
     s
 }
 
 /// SHA-256 of the canonical request, streamed.
-pub fn canonical_request_hash(p: &CanonicalParts<'_>) -> [u8; 32] {
+pub(crate) fn canonical_request_hash(p: &CanonicalParts<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
     write_canonical_request(&mut h, p);
     h.finalize().into()
@@ -109,7 +109,7 @@ pub fn canonical_request_hash(p: &CanonicalParts<'_>) -> [u8; 32] {
 
 /// The string to sign for `amz_date` (`YYYYMMDDTHHMMSSZ`), `scope` (`date/region/service/aws4_request`)
 /// and the canonical request's hash.
-pub fn string_to_sign(amz_date: &str, scope: &str, creq_hash: &[u8; 32]) -> String {
+pub(crate) fn string_to_sign(amz_date: &str, scope: &str, creq_hash: &[u8; 32]) -> String {
     let mut s = String::with_capacity(ALGORITHM.len() + amz_date.len() + scope.len() + 67);
     s.push_str(ALGORITHM);
     s.push('\n');
@@ -123,7 +123,7 @@ pub fn string_to_sign(amz_date: &str, scope: &str, creq_hash: &[u8; 32]) -> Stri
 
 /// Trims a header value as SigV4 does: leading and trailing spaces removed, runs of spaces
 /// folded to one.
-pub fn normalize_header_value(v: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn normalize_header_value(v: &str) -> std::borrow::Cow<'_, str> {
     let t = v.trim_matches(' ');
     if !t.contains("  ") {
         return std::borrow::Cow::Borrowed(t);

@@ -1,9 +1,9 @@
 //! AWS credentials: an access key id, a secret access key and, for temporary credentials, a
 //! session token.
 //!
-//! The secret and the token never print: `Debug` shows `******`.
+//! The secret and the token are [`Secret`]s: `Debug` shows `******`.
 
-use std::fmt;
+use signpost_wire::Secret;
 
 use crate::error::PresignError;
 
@@ -14,16 +14,16 @@ use crate::error::PresignError;
 /// let c = Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
 /// assert!(!format!("{c:?}").contains("wJalr"));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credentials {
     access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
 }
 
 impl Credentials {
     /// Long-term credentials.
-    pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+    pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<Secret>) -> Self {
         Credentials {
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
@@ -33,7 +33,7 @@ impl Credentials {
 
     /// Adds the session token of temporary (STS) credentials; presigned URLs then carry
     /// `X-Amz-Security-Token`.
-    pub fn with_session_token(mut self, token: impl Into<String>) -> Self {
+    pub fn with_session_token(mut self, token: impl Into<Secret>) -> Self {
         self.session_token = Some(token.into());
         self
     }
@@ -60,26 +60,18 @@ impl Credentials {
     }
 
     /// The secret access key.
-    pub fn secret_access_key(&self) -> &str {
+    pub fn secret(&self) -> &Secret {
         &self.secret_access_key
+    }
+
+    /// The secret access key's text.
+    pub fn secret_access_key(&self) -> &str {
+        self.secret_access_key.expose()
     }
 
     /// The session token, for temporary credentials.
     pub fn session_token(&self) -> Option<&str> {
-        self.session_token.as_deref()
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"******")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "******"),
-            )
-            .finish()
+        self.session_token.as_ref().map(Secret::expose)
     }
 }
 

@@ -12,13 +12,16 @@
 //! - [`Verifier`]: the inverse, for receivers that are not S3 and for pre-flight checks: would S3
 //!   accept this request or form, and if not, which rule fails.
 //!
-//! Each result converts to the [`RunnerJobCustomUpload`](signpost_wire::RunnerJobCustomUpload)
-//! descriptor that `signpost-upload` consumes. Signatures are byte-identical to the official
-//! `aws-sigv4` signer's (a property test holds it to that), and faster: the derived signing key is
-//! cached per day, region and service.
+//! All three take one [`Validity`] (signing time and expiry, checked once). Each result converts
+//! to the [`RunnerJobCustomUpload`](signpost_wire::RunnerJobCustomUpload) descriptor that
+//! `signpost-upload` consumes. Signatures are byte-identical to the official `aws-sigv4`
+//! signer's (a property test holds it to that), and faster: the derived signing key is cached
+//! per day, region and credentials, and read without a lock.
+//!
+//! The crate has no HTTP client: sending the requests is the caller's business.
 //!
 //! ```
-//! use signpost_presign::{Credentials, Endpoint, Presigner, PresignRequest};
+//! use signpost_presign::{Credentials, Endpoint, Presigner, PresignRequest, Validity};
 //! use std::time::Duration;
 //!
 //! let presigner = Presigner::new(
@@ -28,30 +31,40 @@
 //! let put = presigner.presign(
 //!     &PresignRequest::put_object("videos", "job-42/output.mp4")
 //!         .content_type("video/mp4")
-//!         .expires_in(Duration::from_secs(3600)),
+//!         .validity(Validity::expires_in(Duration::from_secs(3600))?),
 //! )?;
-//! let job = put.to_descriptor(); // JSON for the runner: { url, method: "PUT", headers }
+//! let job = put.to_descriptor()?; // JSON for the runner: { url, method: "PUT", headers }
 //! assert_eq!(job.headers.get("Content-Type"), Some("video/mp4"));
 //! # Ok::<(), signpost_presign::PresignError>(())
 //! ```
 #![deny(missing_docs)]
 
-pub mod canonical_request;
-pub mod credentials;
-pub mod endpoint;
-pub mod error;
-pub mod multipart;
-pub mod post_policy;
-pub mod presign;
-pub mod signing_key;
-pub mod uri_encode;
-pub mod verify;
+mod canonical_request;
+mod credentials;
+mod endpoint;
+mod error;
+mod multipart;
+mod operation;
+mod post_policy;
+mod presigner;
+mod request;
+mod signed_headers;
+mod signing_key;
+mod uri_encode;
+mod validity;
+mod verify;
+
+#[cfg(test)]
+mod aws_vectors;
 
 pub use credentials::Credentials;
-pub use endpoint::{Addressing, Endpoint};
+pub use endpoint::{Addressing, Endpoint, validate_key, validate_region};
 pub use error::PresignError;
-pub use multipart::{MultipartPlan, parse_initiate_response};
+pub use multipart::{MultipartPlan, MultipartPlanBuilder, parse_initiate_response};
+pub use operation::S3Operation;
 pub use post_policy::{PostForm, PostPolicyBuilder};
-pub use presign::{PresignRequest, PresignedRequest, Presigner, S3Operation};
+pub use presigner::Presigner;
+pub use request::{PresignRequest, PresignedRequest};
 pub use signpost_wire;
+pub use validity::Validity;
 pub use verify::{Verifier, VerifyError};

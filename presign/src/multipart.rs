@@ -6,37 +6,36 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>.
 //!
 //! ```
-//! use signpost_presign::{Credentials, Endpoint, Presigner, MultipartPlan};
+//! use signpost_presign::{Credentials, Endpoint, MultipartPlan, PresignRequest, Presigner, Validity};
 //! use std::time::Duration;
 //! let p = Presigner::new(Credentials::new("AKID", "SECRET"), Endpoint::custom("http://127.0.0.1:9000", "us-east-1")?);
 //! // 1. Send this request (any HTTP client), then read the upload id from its response.
-//! let create = p.presign(&signpost_presign::PresignRequest::create_multipart_upload("videos", "big.mp4"))?;
-//! assert_eq!(create.method, "POST");
+//! let create = p.presign(&PresignRequest::create_multipart_upload("videos", "big.mp4"))?;
+//! assert_eq!(create.method(), "POST");
 //! let upload_id = signpost_presign::parse_initiate_response(
 //!     "<InitiateMultipartUploadResult><Bucket>videos</Bucket><Key>big.mp4</Key>\
 //!      <UploadId>abc123</UploadId></InitiateMultipartUploadResult>")?;
 //! // 2. Plan the parts and presign them: 64 MiB parts for objects up to 20 GiB.
-//! let plan = MultipartPlan::new("videos", "big.mp4", upload_id, 64 << 20, 20 << 30)?;
+//! let plan = MultipartPlan::builder("videos", "big.mp4", upload_id)
+//!     .part_size(64 << 20)
+//!     .max_object_size(20 << 30)
+//!     .build()?;
 //! assert_eq!(plan.part_count(), 320);
-//! let job = plan.presign(&p, Duration::from_secs(6 * 3600), None)?;
+//! let job = plan.presign(&p, Validity::expires_in(Duration::from_secs(6 * 3600))?)?;
 //! assert_eq!(job.multipart.as_ref().unwrap().parts.len(), 320);
 //! # Ok::<(), signpost_presign::PresignError>(())
 //! ```
 
-use std::time::Duration;
-
-use signpost_wire::descriptor::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE};
-use signpost_wire::s3_xml::S3Xml;
+use signpost_wire::limits::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE};
+use signpost_wire::s3_xml::{ErrorResponse, InitiateMultipartUploadResult, XmlError, parse};
 use signpost_wire::{MultipartTarget, RunnerJobCustomUpload, UploadMethod};
-use time::OffsetDateTime;
 
 use crate::error::PresignError;
-use crate::presign::{PresignRequest, Presigner};
+use crate::presigner::Presigner;
+use crate::request::PresignRequest;
+use crate::validity::Validity;
 
-/// S3's largest object: 5 TiB.
-pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * 1024 * 1024;
-
-/// The parts of one multipart upload.
+/// The parts of one multipart upload. Built with [`MultipartPlan::builder`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MultipartPlan {
     bucket: String,
@@ -46,44 +45,79 @@ pub struct MultipartPlan {
     part_count: u32,
 }
 
-impl MultipartPlan {
-    /// Plans `upload_id` with parts of `part_size` bytes, enough of them for an object of
-    /// `max_object_size` bytes.
-    pub fn new(
-        bucket: impl Into<String>,
-        key: impl Into<String>,
-        upload_id: impl Into<String>,
-        part_size: u64,
-        max_object_size: u64,
-    ) -> Result<Self, PresignError> {
-        let upload_id = upload_id.into();
-        if upload_id.is_empty() {
+/// Builds a [`MultipartPlan`]: the part size and the largest object the plan must carry are
+/// named, so the two numbers cannot be swapped.
+#[derive(Clone, Debug)]
+pub struct MultipartPlanBuilder {
+    bucket: String,
+    key: String,
+    upload_id: String,
+    part_size: Option<u64>,
+    max_object_size: Option<u64>,
+}
+
+impl MultipartPlanBuilder {
+    /// Bytes per part (5 MiB to 5 GiB); every part but the last has exactly this size.
+    pub fn part_size(mut self, bytes: u64) -> Self {
+        self.part_size = Some(bytes);
+        self
+    }
+
+    /// The largest object the plan must carry (at most 10,000 parts of the part size).
+    pub fn max_object_size(mut self, bytes: u64) -> Self {
+        self.max_object_size = Some(bytes);
+        self
+    }
+
+    /// Checks the plan against S3's limits.
+    pub fn build(self) -> Result<MultipartPlan, PresignError> {
+        if self.upload_id.is_empty() {
             return Err(PresignError::EmptyUploadId);
         }
+        let part_size = self
+            .part_size
+            .ok_or(PresignError::PlanIncomplete("the part size"))?;
+        let max = self
+            .max_object_size
+            .ok_or(PresignError::PlanIncomplete("the maximum object size"))?;
         if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
-            return Err(PresignError::Multipart(format!(
-                "part size {part_size} is outside S3's range of 5 MiB to 5 GiB"
-            )));
+            return Err(PresignError::PartSizeOutOfRange { part_size });
         }
-        if max_object_size > MAX_OBJECT_SIZE {
-            return Err(PresignError::Multipart(format!(
-                "maximum object size {max_object_size} exceeds S3's 5 TiB"
-            )));
+        if max > MAX_OBJECT_SIZE {
+            return Err(PresignError::ObjectTooLarge { size: max });
         }
-        let parts = max_object_size.div_ceil(part_size).max(1);
-        if parts > MAX_PARTS as u64 {
-            let min_part = max_object_size.div_ceil(MAX_PARTS as u64);
-            return Err(PresignError::Multipart(format!(
-                "{parts} parts of {part_size} bytes would be needed; S3 allows {MAX_PARTS}: use parts of at least {min_part} bytes"
-            )));
+        let parts = max.div_ceil(part_size).max(1);
+        if parts > u64::from(MAX_PARTS) {
+            return Err(PresignError::TooManyParts {
+                parts,
+                part_size,
+                min_part_size: max.div_ceil(u64::from(MAX_PARTS)),
+            });
         }
         Ok(MultipartPlan {
-            bucket: bucket.into(),
-            key: key.into(),
-            upload_id,
+            bucket: self.bucket,
+            key: self.key,
+            upload_id: self.upload_id,
             part_size,
             part_count: parts as u32,
         })
+    }
+}
+
+impl MultipartPlan {
+    /// Starts a plan for `upload_id` (from CreateMultipartUpload) of `bucket`/`key`.
+    pub fn builder(
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        upload_id: impl Into<String>,
+    ) -> MultipartPlanBuilder {
+        MultipartPlanBuilder {
+            bucket: bucket.into(),
+            key: key.into(),
+            upload_id: upload_id.into(),
+            part_size: None,
+            max_object_size: None,
+        }
     }
 
     /// How many part URLs the plan holds.
@@ -101,41 +135,22 @@ impl MultipartPlan {
         &self.upload_id
     }
 
-    /// Presigns every UploadPart URL, CompleteMultipartUpload and AbortMultipartUpload, and returns
-    /// the descriptor a runner consumes.
+    /// Presigns every UploadPart URL, CompleteMultipartUpload and AbortMultipartUpload in one
+    /// validity window (one signing time for all), and returns the descriptor a runner consumes.
     pub fn presign(
         &self,
         presigner: &Presigner,
-        expires_in: Duration,
-        at: Option<OffsetDateTime>,
+        validity: Validity,
     ) -> Result<RunnerJobCustomUpload, PresignError> {
-        let with_time = |r: PresignRequest| {
-            let r = r.expires_in(expires_in);
-            match at {
-                Some(t) => r.at(t),
-                None => r,
-            }
-        };
+        let validity = validity.pinned()?;
+        let (b, k, u) = (&*self.bucket, &*self.key, &*self.upload_id);
+        let sign = |r: PresignRequest| presigner.presign(&r.validity(validity));
         let mut parts = Vec::with_capacity(self.part_count as usize);
         for n in 1..=self.part_count {
-            let r = with_time(PresignRequest::upload_part(
-                &*self.bucket,
-                &*self.key,
-                &*self.upload_id,
-                n,
-            ));
-            parts.push(presigner.presign(&r)?.url);
+            parts.push(sign(PresignRequest::upload_part(b, k, u, n))?.url);
         }
-        let complete = presigner.presign(&with_time(PresignRequest::complete_multipart_upload(
-            &*self.bucket,
-            &*self.key,
-            &*self.upload_id,
-        )))?;
-        let abort = presigner.presign(&with_time(PresignRequest::abort_multipart_upload(
-            &*self.bucket,
-            &*self.key,
-            &*self.upload_id,
-        )))?;
+        let complete = sign(PresignRequest::complete_multipart_upload(b, k, u))?;
+        let abort = sign(PresignRequest::abort_multipart_upload(b, k, u))?;
         let mut d = RunnerJobCustomUpload::new(complete.url, UploadMethod::Post);
         d.expected_status_codes = vec![200];
         d.multipart = Some(MultipartTarget {
@@ -152,46 +167,49 @@ impl MultipartPlan {
 /// (`<InitiateMultipartUploadResult>`). An S3 `<Error>` body becomes an error with its code and
 /// message.
 pub fn parse_initiate_response(xml: &str) -> Result<String, PresignError> {
-    let doc = S3Xml::parse(xml)
-        .ok_or_else(|| PresignError::InitiateResponse("the body is not XML".into()))?;
-    if doc.root == "Error" {
-        return Err(PresignError::InitiateResponse(format!(
-            "S3 answered {}: {}",
-            doc.get("Code").unwrap_or("an error"),
-            doc.get("Message").unwrap_or_default()
-        )));
+    match parse::<InitiateMultipartUploadResult>(xml) {
+        Ok(r) if !r.upload_id.is_empty() => Ok(r.upload_id),
+        Ok(_) => Err(PresignError::InitiateResponse(XmlError::Malformed {
+            root: "InitiateMultipartUploadResult",
+            detail: "<UploadId> is empty".into(),
+        })),
+        Err(e) => Err(match ErrorResponse::parse(xml) {
+            Some(refusal) => PresignError::InitiateRefused(Box::new(refusal)),
+            None => PresignError::InitiateResponse(e),
+        }),
     }
-    if doc.root != "InitiateMultipartUploadResult" {
-        return Err(PresignError::InitiateResponse(format!(
-            "the root element is <{}>, not <InitiateMultipartUploadResult>",
-            doc.root
-        )));
-    }
-    doc.get("UploadId")
-        .filter(|u| !u.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| PresignError::InitiateResponse("no <UploadId> in the response".into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn plan(part_size: u64, max: u64) -> Result<MultipartPlan, PresignError> {
+        MultipartPlan::builder("b", "k", "u")
+            .part_size(part_size)
+            .max_object_size(max)
+            .build()
+    }
+
     #[test]
     fn plan_limits() {
-        assert!(MultipartPlan::new("b", "k", "u", (5 << 20) - 1, 1 << 30).is_err());
-        assert!(MultipartPlan::new("b", "k", "u", (5 << 30) + 1, 1 << 30).is_err());
-        let e = MultipartPlan::new("b", "k", "u", 5 << 20, 100 << 30).unwrap_err();
+        assert!(plan((5 << 20) - 1, 1 << 30).is_err());
+        assert!(plan((5 << 30) + 1, 1 << 30).is_err());
+        let e = plan(5 << 20, 100 << 30).unwrap_err();
         assert!(e.to_string().contains("20480 parts"), "{e}");
-        assert_eq!(
-            MultipartPlan::new("b", "k", "u", 5 << 20, 0)
-                .unwrap()
-                .part_count(),
-            1
-        );
+        assert_eq!(plan(5 << 20, 0).unwrap().part_count(), 1);
         assert!(matches!(
-            MultipartPlan::new("b", "k", "", 5 << 20, 1),
+            MultipartPlan::builder("b", "k", "")
+                .part_size(5 << 20)
+                .max_object_size(1)
+                .build(),
             Err(PresignError::EmptyUploadId)
+        ));
+        assert!(matches!(
+            MultipartPlan::builder("b", "k", "u")
+                .part_size(5 << 20)
+                .build(),
+            Err(PresignError::PlanIncomplete(_))
         ));
     }
 

@@ -26,20 +26,17 @@
 //! # Ok::<(), signpost_presign::PresignError>(())
 //! ```
 
-use std::fmt;
-use std::time::Duration;
-
 use signpost_wire::amz_date::format_amz_date;
-use signpost_wire::descriptor::redact_url;
-use signpost_wire::{Condition, OrderedPairs, PolicyDocument, RunnerJobCustomUpload, UploadMethod};
-use time::OffsetDateTime;
+use signpost_wire::{
+    Condition, OrderedPairs, PolicyDocument, RunnerJobCustomUpload, SignedUrl, UploadMethod,
+};
 
 use crate::canonical_request::ALGORITHM;
 use crate::endpoint::validate_key;
-use crate::error::{MAX_EXPIRES_SECS, MIN_EXPIRES_SECS, PresignError};
-use crate::presign::Presigner;
-use crate::signing_key::calculate_signature;
+use crate::error::PresignError;
+use crate::presigner::Presigner;
 use crate::uri_encode::hex_into;
+use crate::validity::Validity;
 
 #[derive(Clone, Debug)]
 enum Rule {
@@ -58,31 +55,22 @@ pub struct PostPolicyBuilder<'a> {
     status: Option<u16>,
     redirect: Option<String>,
     extra: Vec<(String, Rule, String)>,
-    expires_in: Duration,
-    at: Option<OffsetDateTime>,
+    validity: Validity,
 }
 
 /// A signed POST form: where to post and the fields to send before the file.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// `Debug` redacts the signature and the session token.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PostForm {
     /// The bucket's URL.
-    pub url: String,
+    pub url: SignedUrl,
     /// The form fields, in the order to send them; the file part goes after them.
     pub fields: OrderedPairs,
     /// The policy the form carries (also in `fields` as base64).
     pub policy: PolicyDocument,
     /// The statuses S3 answers on success for this form.
     pub expected_status_codes: Vec<u16>,
-}
-
-impl fmt::Debug for PostForm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostForm")
-            .field("url", &redact_url(&self.url))
-            .field("fields", &self.fields)
-            .field("policy", &self.policy)
-            .finish()
-    }
 }
 
 impl PostForm {
@@ -107,8 +95,7 @@ impl Presigner {
             status: None,
             redirect: None,
             extra: Vec::new(),
-            expires_in: Duration::from_secs(3600),
-            at: None,
+            validity: Validity::default(),
         }
     }
 }
@@ -188,15 +175,9 @@ impl PostPolicyBuilder<'_> {
         self
     }
 
-    /// Validity from signing: 1 second to 7 days.
-    pub fn expires_in(mut self, d: Duration) -> Self {
-        self.expires_in = d;
-        self
-    }
-
-    /// Signs as of `t` instead of now.
-    pub fn at(mut self, t: OffsetDateTime) -> Self {
-        self.at = Some(t);
+    /// When the policy is signed and how long it is accepted (default: now, one hour).
+    pub fn validity(mut self, v: Validity) -> Self {
+        self.validity = v;
         self
     }
 
@@ -205,9 +186,8 @@ impl PostPolicyBuilder<'_> {
         let p = self.presigner;
         let endpoint = p.endpoint();
         endpoint.validate_bucket(&self.bucket)?;
-        let policy_err = |m: String| Err(PresignError::Policy(m));
         let Some(key) = self.key.clone() else {
-            return policy_err("set the key or a key prefix (key / key_starts_with)".into());
+            return Err(PresignError::PolicyWithoutKey);
         };
         let key_value = match &key {
             Rule::Eq(k) => {
@@ -216,28 +196,19 @@ impl PostPolicyBuilder<'_> {
             }
             Rule::StartsWith(prefix) => format!("{prefix}${{filename}}"),
         };
-        let expires = self.expires_in.as_secs();
-        if !(MIN_EXPIRES_SECS..=MAX_EXPIRES_SECS).contains(&expires) {
-            return Err(PresignError::ExpiryOutOfRange { seconds: expires });
-        }
         if let Some((min, max)) = self.length
             && min > max
         {
-            return policy_err(format!(
-                "content-length-range minimum {min} exceeds maximum {max}"
-            ));
+            return Err(PresignError::LengthRangeInverted { min, max });
         }
         if let Some(s) = self.status
             && ![200, 201, 204].contains(&s)
         {
-            return policy_err(format!(
-                "success_action_status {s} is not one of 200, 201, 204"
-            ));
+            return Err(PresignError::SuccessStatus(s));
         }
-        let at = Presigner::signing_time(self.at);
-        let expiration = at
-            .checked_add(time::Duration::seconds(expires as i64))
-            .ok_or(PresignError::TimeOutOfRange { at })?;
+        let window = self.validity.window();
+        let at = window.signed_at;
+        let expiration = window.expires_at;
         let amz_date_bytes = format_amz_date(at);
         let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();
         let date: [u8; 8] = amz_date_bytes[..8].try_into().unwrap_or([b'0'; 8]);
@@ -288,7 +259,7 @@ impl PostPolicyBuilder<'_> {
         for (name, rule, value) in &self.extra {
             check_field_name(name)?;
             if fields.get(name).is_some() {
-                return policy_err(format!("field {name:?} is given twice"));
+                return Err(PresignError::FieldGivenTwice(name.clone()));
             }
             add(&mut fields, name, rule, value);
         }
@@ -328,11 +299,9 @@ impl PostPolicyBuilder<'_> {
         // What S3 will check, checked here first: every field is covered and satisfied.
         policy
             .check_form(fields.iter(), Some(&self.bucket), None, Some(at))
-            .map_err(|v| {
-                PresignError::Policy(format!("the built form breaks its own policy: {v}"))
-            })?;
+            .map_err(PresignError::FormBreaksPolicy)?;
         let policy_b64 = policy.to_base64();
-        let signature = calculate_signature(&day.mac, policy_b64.as_bytes());
+        let signature = day.mac.sign(&[policy_b64.as_bytes()]);
         let mut sig_hex = String::with_capacity(64);
         hex_into(&mut sig_hex, &signature);
         fields.push("policy", policy_b64);
@@ -351,7 +320,7 @@ impl PostPolicyBuilder<'_> {
             (None, None) => signpost_wire::DEFAULT_EXPECTED_STATUS_CODES.to_vec(),
         };
         Ok(PostForm {
-            url,
+            url: url.into(),
             fields,
             policy,
             expected_status_codes,
@@ -373,14 +342,10 @@ fn check_field_name(name: &str) -> Result<(), PresignError> {
         "bucket",
     ];
     if OWN.contains(&lower.as_str()) {
-        return Err(PresignError::Policy(format!(
-            "field {name:?} is set by the builder itself"
-        )));
+        return Err(PresignError::FieldSetByBuilder(name.to_owned()));
     }
     if name.is_empty() || name.bytes().any(|b| b.is_ascii_control() || b == b'"') {
-        return Err(PresignError::Policy(format!(
-            "field name {name:?} cannot be sent in a form"
-        )));
+        return Err(PresignError::InvalidFieldName(name.to_owned()));
     }
     Ok(())
 }
@@ -411,7 +376,11 @@ mod tests {
             .success_action_status(201)
             .meta("uuid", "14365123651274")
             .content_length_range(1, 100)
-            .at(datetime!(2015-12-29 0:00 UTC))
+            .validity(
+                Validity::default()
+                    .signed_at(datetime!(2015-12-29 0:00 UTC))
+                    .unwrap(),
+            )
             .build()
             .unwrap();
         let names: Vec<_> = f.fields.iter().map(|(k, _)| k).collect();
@@ -466,12 +435,5 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(e.to_string().contains("builder"));
-        let e = p()
-            .post_policy("bucket")
-            .key("k")
-            .expires_in(Duration::ZERO)
-            .build()
-            .unwrap_err();
-        assert!(matches!(e, PresignError::ExpiryOutOfRange { seconds: 0 }));
     }
 }

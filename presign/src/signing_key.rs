@@ -9,31 +9,52 @@
 //!
 //! The key depends only on the secret, the date, the region and the service, so one derivation
 //! (four HMACs) serves every URL signed that day; the cache also keeps the HMAC state keyed with
-//! it, so a signature costs two SHA-256 compressions less.
+//! it, so a signature costs two SHA-256 compressions less, and the scope strings written into
+//! every URL of the day.
+//!
+//! A server signs from every worker thread with one shared signer, so reading the cache must not
+//! serialise them: it is an [`ArcSwap`], whose `load` takes no lock and writes no shared counter
+//! (it borrows the current entry through a per-thread slot). Only a miss (a new day, other
+//! credentials or another region) stores a new entry.
 //!
 //! See <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use signpost_wire::Secret;
+
+use crate::uri_encode::encode_into;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// The service every signpost signature is for.
+pub(crate) const SERVICE: &str = "s3";
+
 /// HMAC-SHA256 of `data` under `key`.
-pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = keyed(key);
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
 
-// HMAC accepts keys of any length; this cannot happen.
-fn unreachable_hmac() -> HmacSha256 {
-    unreachable!("HMAC-SHA256 takes keys of any length")
+fn keyed(key: &[u8]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC takes keys of any length.
+        Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
+    }
 }
 
 /// Derives the signing key: `kSigning` in the formula above. `date` is `YYYYMMDD`.
-pub fn generate_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+pub(crate) fn generate_signing_key(
+    secret: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> [u8; 32] {
     let mut k_secret = Vec::with_capacity(4 + secret.len());
     k_secret.extend_from_slice(b"AWS4");
     k_secret.extend_from_slice(secret.as_bytes());
@@ -43,114 +64,130 @@ pub fn generate_signing_key(secret: &str, date: &str, region: &str, service: &st
     hmac_sha256(&k_service, b"aws4_request")
 }
 
-/// `signature = HexEncode(HMAC(kSigning, StringToSign))`, given a MAC already keyed with
-/// `kSigning`.
-pub fn calculate_signature(keyed: &SigningMac, string_to_sign: &[u8]) -> [u8; 32] {
-    calculate_signature_parts(keyed, &[string_to_sign])
-}
-
-/// [`calculate_signature`] of the concatenation of `parts`, without building it.
-pub fn calculate_signature_parts(keyed: &SigningMac, parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = keyed.0.clone();
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
-}
-
 /// An HMAC-SHA256 state keyed with a signing key.
 #[derive(Clone)]
-pub struct SigningMac(HmacSha256);
-
-impl SigningMac {
-    /// Keys a MAC with `signing_key`.
-    pub fn new(signing_key: &[u8; 32]) -> Self {
-        SigningMac(HmacSha256::new_from_slice(signing_key).unwrap_or_else(|_| unreachable_hmac()))
-    }
-}
+pub(crate) struct SigningMac(HmacSha256);
 
 impl std::fmt::Debug for SigningMac {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningMac(******)")
+        f.debug_struct("SigningMac").finish_non_exhaustive()
     }
 }
 
-/// Everything that depends only on the day, region and service: the keyed MAC and the scope
-/// strings written into every URL of that day.
+impl SigningMac {
+    /// Keys a MAC with `signing_key`.
+    pub(crate) fn new(signing_key: &[u8; 32]) -> Self {
+        SigningMac(keyed(signing_key))
+    }
+
+    /// `HMAC(kSigning, concat(parts))`, without building the concatenation.
+    pub(crate) fn sign(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// Everything that depends only on the credentials, the day and the region: the keyed MAC and
+/// the scope strings written into every URL of that day.
 #[derive(Debug)]
-pub struct DayScope {
-    /// HMAC state keyed with the signing key.
-    pub mac: SigningMac,
-    /// `YYYYMMDD/region/service/aws4_request`.
-    pub scope: String,
-    /// `X-Amz-Credential`'s value, URI-encoded: `AKID%2FYYYYMMDD%2Fregion%2Fservice%2Faws4_request`.
-    pub credential_encoded: String,
-}
-
-/// The last [`DayScope`] derived, by date, region and service.
-///
-/// One entry suffices: a presigner signs for one region and service, and the date changes once a
-/// day. A miss derives anew; the lock is held only to clone an `Arc`.
-#[derive(Default)]
-pub struct SigningKeyCache {
-    entry: Mutex<Option<CacheEntry>>,
-}
-
-struct CacheEntry {
+pub(crate) struct DayScope {
     access_key_id: String,
+    secret: Secret,
     date: [u8; 8],
     region: String,
-    service: String,
-    day: Arc<DayScope>,
+    /// HMAC state keyed with the signing key.
+    pub(crate) mac: SigningMac,
+    /// `YYYYMMDD/region/s3/aws4_request`.
+    pub(crate) scope: String,
+    /// `X-Amz-Credential`'s value, URI-encoded: `AKID%2FYYYYMMDD%2Fregion%2Fs3%2Faws4_request`.
+    pub(crate) credential_encoded: String,
+}
+
+impl DayScope {
+    fn derive(access_key_id: &str, secret: &Secret, date: [u8; 8], region: &str) -> Self {
+        let date_str = std::str::from_utf8(&date).unwrap_or_default();
+        let scope = format!("{date_str}/{region}/{SERVICE}/aws4_request");
+        let mut credential_encoded = String::with_capacity(access_key_id.len() + scope.len() + 16);
+        encode_into(&mut credential_encoded, access_key_id, false);
+        credential_encoded.push_str("%2F");
+        encode_into(&mut credential_encoded, &scope, false);
+        let key = generate_signing_key(secret.expose(), date_str, region, SERVICE);
+        DayScope {
+            access_key_id: access_key_id.to_owned(),
+            secret: secret.clone(),
+            date,
+            region: region.to_owned(),
+            mac: SigningMac::new(&key),
+            scope,
+            credential_encoded,
+        }
+    }
+
+    fn is_for(&self, access_key_id: &str, secret: &Secret, date: &[u8; 8], region: &str) -> bool {
+        &self.date == date
+            && self.region == region
+            && self.access_key_id == access_key_id
+            && self.secret == *secret
+    }
+}
+
+/// The last [`DayScope`] derived, shared by every thread that signs with one signer.
+pub(crate) struct SigningKeyCache {
+    current: ArcSwap<DayScope>,
 }
 
 impl std::fmt::Debug for SigningKeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningKeyCache(******)")
+        f.debug_struct("SigningKeyCache").finish_non_exhaustive()
+    }
+}
+
+impl Default for SigningKeyCache {
+    fn default() -> Self {
+        // A placeholder no real request matches: its date is not digits.
+        let empty = DayScope::derive("", &Secret::default(), [0; 8], "");
+        SigningKeyCache {
+            current: ArcSwap::from_pointee(empty),
+        }
+    }
+}
+
+/// A borrowed cache entry, or one just derived.
+pub(crate) enum DayRef {
+    Cached(arc_swap::Guard<Arc<DayScope>>),
+    Fresh(Arc<DayScope>),
+}
+
+impl std::ops::Deref for DayRef {
+    type Target = DayScope;
+    fn deref(&self) -> &DayScope {
+        match self {
+            DayRef::Cached(g) => g,
+            DayRef::Fresh(a) => a,
+        }
     }
 }
 
 impl SigningKeyCache {
     /// The day's scope for these credentials, derived on a miss.
-    pub fn get(
+    pub(crate) fn get(
         &self,
         access_key_id: &str,
-        secret: &str,
+        secret: &Secret,
         date: &[u8; 8],
         region: &str,
-        service: &str,
-    ) -> Arc<DayScope> {
-        let mut guard = match self.entry.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(e) = guard.as_ref()
-            && &e.date == date
-            && e.access_key_id == access_key_id
-            && e.region == region
-            && e.service == service
-        {
-            return Arc::clone(&e.day);
+    ) -> DayRef {
+        let current = self.current.load();
+        if current.is_for(access_key_id, secret, date, region) {
+            return DayRef::Cached(current);
         }
-        let date_str = std::str::from_utf8(date).unwrap_or_default();
-        let scope = format!("{date_str}/{region}/{service}/aws4_request");
-        let mut credential_encoded = String::with_capacity(access_key_id.len() + scope.len() + 16);
-        crate::uri_encode::encode_into(&mut credential_encoded, access_key_id, false);
-        credential_encoded.push_str("%2F");
-        crate::uri_encode::encode_into(&mut credential_encoded, &scope, false);
-        let day = Arc::new(DayScope {
-            mac: SigningMac::new(&generate_signing_key(secret, date_str, region, service)),
-            scope,
-            credential_encoded,
-        });
-        *guard = Some(CacheEntry {
-            access_key_id: access_key_id.to_owned(),
-            date: *date,
-            region: region.to_owned(),
-            service: service.to_owned(),
-            day: Arc::clone(&day),
-        });
-        day
+        drop(current);
+        let fresh = Arc::new(DayScope::derive(access_key_id, secret, *date, region));
+        self.current.store(Arc::clone(&fresh));
+        DayRef::Fresh(fresh)
     }
 }
 
@@ -181,16 +218,23 @@ mod tests {
     }
 
     #[test]
-    fn cache_is_keyed_by_scope() {
+    fn cache_is_keyed_by_credentials_day_and_region() {
         let cache = SigningKeyCache::default();
-        let sig = |date: &[u8; 8], region| {
-            calculate_signature(&cache.get("AK", "s", date, region, "s3").mac, b"x")
+        let s = Secret::from("s");
+        let sig = |secret: &Secret, date: &[u8; 8], region| {
+            cache.get("AK", secret, date, region).mac.sign(&[b"x"])
         };
-        let a = sig(b"20240101", "us-east-1");
-        let b = sig(b"20240102", "us-east-1");
-        let c = sig(b"20240102", "eu-west-1");
-        let a2 = sig(b"20240101", "us-east-1");
-        let day = cache.get("AK/x", "s", b"20240101", "us-east-1", "s3");
+        let a = sig(&s, b"20240101", "us-east-1");
+        let b = sig(&s, b"20240102", "us-east-1");
+        let c = sig(&s, b"20240102", "eu-west-1");
+        let d = sig(&Secret::from("rotated"), b"20240102", "eu-west-1");
+        let a2 = sig(&s, b"20240101", "us-east-1");
+        assert!(matches!(
+            cache.get("AK", &s, b"20240101", "us-east-1"),
+            DayRef::Cached(_)
+        ));
+        let day = cache.get("AK/x", &s, b"20240101", "us-east-1");
+        assert!(matches!(day, DayRef::Fresh(_)));
         assert_eq!(day.scope, "20240101/us-east-1/s3/aws4_request");
         assert_eq!(
             day.credential_encoded,
@@ -198,6 +242,7 @@ mod tests {
         );
         assert_ne!(a, b);
         assert_ne!(b, c);
+        assert_ne!(c, d);
         assert_eq!(a, a2);
         let direct = hmac_sha256(
             &generate_signing_key("s", "20240101", "us-east-1", "s3"),

@@ -15,13 +15,7 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 /// Appends `UriEncode(s)` to `out`; `/` is kept when `keep_slash`.
-///
-/// ```
-/// let mut s = String::new();
-/// signpost_presign::uri_encode::encode_into(&mut s, "a b/c+d~é", true);
-/// assert_eq!(s, "a%20b/c%2Bd~%C3%A9");
-/// ```
-pub fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
+pub(crate) fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -41,7 +35,7 @@ pub fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
 }
 
 /// `UriEncode(s)` with `/` encoded too: for query names and values.
-pub fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     encode_into(&mut out, s, false);
     out
@@ -50,18 +44,28 @@ pub fn encode(s: &str) -> String {
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes`, appended to `out`.
-pub fn hex_into(out: &mut String, bytes: &[u8]) {
+pub(crate) fn hex_into(out: &mut String, bytes: &[u8]) {
     for &b in bytes {
         out.push(HEX_LOWER[usize::from(b >> 4)] as char);
         out.push(HEX_LOWER[usize::from(b & 15)] as char);
     }
 }
 
+/// Each byte's two lower-case hex digits: one load and one two-byte store per byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX_LOWER[i >> 4], HEX_LOWER[i & 15]];
+        i += 1;
+    }
+    t
+};
+
 /// Lower-case hex of a SHA-256 digest into a fixed buffer: the signing hot path, no allocation.
-pub fn hex_into_array(out: &mut [u8; 64], bytes: &[u8; 32]) {
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = HEX_LOWER[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX_LOWER[usize::from(b & 15)];
+pub(crate) fn hex_into_array(out: &mut [u8; 64], bytes: &[u8; 32]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
     }
 }
 
@@ -72,12 +76,24 @@ mod tests {
 
     #[test]
     fn documented_cases() {
+        let mut s = String::new();
+        encode_into(&mut s, "a b/c+d~é", true);
+        assert_eq!(s, "a%20b/c%2Bd~%C3%A9");
         assert_eq!(
             encode("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"),
             "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
         );
         assert_eq!(encode("a=b&c?d#e%f"), "a%3Db%26c%3Fd%23e%25f");
         assert_eq!(encode("-._~"), "-._~");
+        let mut digest = [0u8; 32];
+        for (i, b) in digest.iter_mut().enumerate() {
+            *b = (i * 37 + 5) as u8;
+        }
+        let mut fast = [0u8; 64];
+        hex_into_array(&mut fast, &digest);
+        let mut slow = String::new();
+        hex_into(&mut slow, &digest);
+        assert_eq!(std::str::from_utf8(&fast).unwrap(), slow);
     }
 
     proptest! {

@@ -13,8 +13,8 @@
 //! let put = p.presign(&PresignRequest::put_object("b", "k").content_type("video/mp4"))?;
 //! let v = Verifier::new(creds, "us-east-1");
 //! let now = time::OffsetDateTime::now_utc();
-//! assert!(v.verify_presigned("PUT", &put.url, &[("Content-Type", "video/mp4")], now).is_ok());
-//! assert!(v.verify_presigned("PUT", &put.url, &[("Content-Type", "text/html")], now).is_err());
+//! assert!(v.verify_presigned("PUT", put.url(), &[("Content-Type", "video/mp4")], now).is_ok());
+//! assert!(v.verify_presigned("PUT", put.url(), &[("Content-Type", "text/html")], now).is_err());
 //! # Ok::<(), signpost_presign::PresignError>(())
 //! ```
 
@@ -23,17 +23,15 @@ use signpost_wire::{PolicyDocument, PolicyError, PolicyViolation, QueryAuth, Que
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 
+use signpost_wire::limits::{MAX_CLOCK_SKEW_SECS, MAX_EXPIRES_SECS};
+
 use crate::canonical_request::{
     ALGORITHM, CanonicalParts, canonical_request_hash, canonical_request_string,
     normalize_header_value, string_to_sign,
 };
 use crate::credentials::Credentials;
-use crate::error::MAX_EXPIRES_SECS;
-use crate::signing_key::{SigningKeyCache, SigningMac, calculate_signature};
+use crate::signing_key::{DayRef, SigningKeyCache};
 use crate::uri_encode::{encode_into, hex_into};
-
-/// How far in the future a request's date may be (clock skew), as S3 allows: 15 minutes.
-pub const MAX_CLOCK_SKEW_SECS: i64 = 900;
 
 /// Why S3 would refuse the request. [`s3_code`](Self::s3_code) gives the code S3 answers.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -192,20 +190,16 @@ impl Verifier {
         Ok(())
     }
 
-    /// The keyed MAC for a scope date (`YYYYMMDD`, checked by `CredentialScope::parse`), from
-    /// the same per-day cache the presigner uses.
-    fn mac(&self, date: &str) -> SigningMac {
+    /// The day's signing key for a scope date (`YYYYMMDD`, checked by `CredentialScope::parse`),
+    /// from the same per-day cache the presigner uses.
+    fn day(&self, date: &str) -> DayRef {
         let day: [u8; 8] = date.as_bytes().try_into().unwrap_or([b'0'; 8]);
-        self.keys
-            .get(
-                self.credentials.access_key_id(),
-                self.credentials.secret_access_key(),
-                &day,
-                &self.region,
-                "s3",
-            )
-            .mac
-            .clone()
+        self.keys.get(
+            self.credentials.access_key_id(),
+            self.credentials.secret(),
+            &day,
+            &self.region,
+        )
     }
 
     /// Verifies a presigned request: `method`, the full `url` as received, the request's
@@ -240,7 +234,9 @@ impl Verifier {
         }
         match (
             self.credentials.session_token(),
-            auth.security_token.as_deref(),
+            auth.security_token
+                .as_ref()
+                .map(signpost_wire::Secret::expose),
         ) {
             (None, None) => {}
             (Some(a), Some(b)) if ct_eq(a, b) => {}
@@ -311,11 +307,8 @@ impl Verifier {
         };
         let scope = format!("{}/{}/s3/aws4_request", auth.credential.date, self.region);
         let sts = string_to_sign(amz_date, &scope, &canonical_request_hash(&parts));
-        let expected = hex(&calculate_signature(
-            &self.mac(&auth.credential.date),
-            sts.as_bytes(),
-        ));
-        if !ct_eq(&expected, &auth.signature) {
+        let expected = hex(&self.day(&auth.credential.date).mac.sign(&[sts.as_bytes()]));
+        if !ct_eq(&expected, auth.signature.expose()) {
             return Err(VerifyError::SignatureDoesNotMatch {
                 canonical_request: canonical_request_string(&parts),
                 string_to_sign: sts,
@@ -359,10 +352,10 @@ impl Verifier {
                 return Err(VerifyError::TokenMismatch);
             }
         }
-        let expected = hex(&calculate_signature(
-            &self.mac(&credential.date),
-            policy_b64.as_bytes(),
-        ));
+        let expected = hex(&self
+            .day(&credential.date)
+            .mac
+            .sign(&[policy_b64.as_bytes()]));
         if !ct_eq(&expected, signature) {
             return Err(VerifyError::SignatureDoesNotMatch {
                 canonical_request: String::new(),
@@ -417,30 +410,34 @@ mod tests {
             .presign(
                 &PresignRequest::put_object("b", "k")
                     .meta("a", "1")
-                    .at(T)
-                    .expires_in(std::time::Duration::from_secs(60)),
+                    .validity(
+                        crate::Validity::expires_in(std::time::Duration::from_secs(60))
+                            .unwrap()
+                            .signed_at(T)
+                            .unwrap(),
+                    ),
             )
             .unwrap();
         let h = [("x-amz-meta-a", "1")];
-        assert_eq!(v.verify_presigned("PUT", &put.url, &h, T), Ok(()));
+        assert_eq!(v.verify_presigned("PUT", put.url(), &h, T), Ok(()));
         assert!(matches!(
-            v.verify_presigned("PUT", &put.url, &h, T + Duration::seconds(61)),
+            v.verify_presigned("PUT", put.url(), &h, T + Duration::seconds(61)),
             Err(VerifyError::Expired { .. })
         ));
         assert!(matches!(
-            v.verify_presigned("PUT", &put.url, &h, T - Duration::hours(1)),
+            v.verify_presigned("PUT", put.url(), &h, T - Duration::hours(1)),
             Err(VerifyError::NotYetValid { .. })
         ));
         assert!(matches!(
-            v.verify_presigned("PUT", &put.url, &[], T),
+            v.verify_presigned("PUT", put.url(), &[], T),
             Err(VerifyError::SignedHeaderMissing(_))
         ));
         let extra = [("x-amz-meta-a", "1"), ("x-amz-acl", "public-read")];
         assert!(matches!(
-            v.verify_presigned("PUT", &put.url, &extra, T),
+            v.verify_presigned("PUT", put.url(), &extra, T),
             Err(VerifyError::UnsignedHeader(_))
         ));
-        let e = v.verify_presigned("GET", &put.url, &h, T).unwrap_err();
+        let e = v.verify_presigned("GET", put.url(), &h, T).unwrap_err();
         assert_eq!(e.s3_code(), "SignatureDoesNotMatch");
         if let VerifyError::SignatureDoesNotMatch {
             canonical_request, ..
@@ -453,12 +450,12 @@ mod tests {
         }
         let other_region = Verifier::new(Credentials::new("AKID", "SECRET"), "us-east-1");
         let e = other_region
-            .verify_presigned("PUT", &put.url, &h, T)
+            .verify_presigned("PUT", put.url(), &h, T)
             .unwrap_err();
         assert!(e.to_string().contains("\"eu-west-1\""), "{e}");
         let wrong_key = Verifier::new(Credentials::new("AKID", "OTHER"), "eu-west-1");
         assert!(matches!(
-            wrong_key.verify_presigned("PUT", &put.url, &h, T),
+            wrong_key.verify_presigned("PUT", put.url(), &h, T),
             Err(VerifyError::SignatureDoesNotMatch { .. })
         ));
         assert_eq!(
@@ -474,7 +471,7 @@ mod tests {
             .post_policy("b")
             .key_starts_with("up/")
             .content_length_range(1, 10)
-            .at(T)
+            .validity(crate::Validity::default().signed_at(T).unwrap())
             .build()
             .unwrap();
         let mut fields: Vec<(String, String)> = form

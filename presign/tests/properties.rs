@@ -16,7 +16,8 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use proptest::prelude::*;
 use signpost_presign::{
-    Addressing, Credentials, Endpoint, PresignRequest, PresignedRequest, Presigner, Verifier,
+    Addressing, Credentials, Endpoint, PresignRequest, PresignedRequest, Presigner, Validity,
+    Verifier,
 };
 use time::OffsetDateTime;
 
@@ -229,14 +230,22 @@ fn arb_case() -> impl Strategy<Value = Case> {
 
 fn signed(case: &Case) -> (Presigner, PresignRequest, PresignedRequest) {
     let presigner = Presigner::new(case.creds.clone(), case.endpoint.clone());
-    let mut req = request(&case.op, &case.bucket, &case.key)
-        .at(case.at)
-        .expires_in(Duration::from_secs(case.expires));
+    let validity = Validity::expires_in(Duration::from_secs(case.expires))
+        .unwrap()
+        .signed_at(case.at)
+        .unwrap();
+    let mut req = request(&case.op, &case.bucket, &case.key).validity(validity);
     for (k, v) in &case.headers {
         req = req.header(k, v);
     }
     let out = presigner.presign(&req).unwrap();
     (presigner, req, out)
+}
+
+/// The method and URL of a signed request, as a receiver sees them.
+struct Out<'a> {
+    method: &'a str,
+    url: &'a str,
 }
 
 fn header_refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
@@ -252,28 +261,29 @@ proptest! {
         let theirs = aws_sigv4_url(
             &case.creds,
             case.endpoint.region(),
-            out.method,
+            out.method().as_str(),
             &presigner.unsigned_url(&req),
             &case.headers,
             case.at,
             case.expires,
         );
-        prop_assert_eq!(out.url, theirs);
+        prop_assert_eq!(out.url().as_str(), theirs);
     }
 
     #[test]
     fn verify_accepts_what_sign_makes_and_refuses_tampering(case in arb_case(), pick in any::<prop::sample::Index>(), flip in 1u8..=255) {
-        let (_, _, out) = signed(&case);
+        let (_, _, signed) = signed(&case);
+        let out = Out { method: signed.method().as_str(), url: signed.url().as_str() };
         let v = Verifier::new(case.creds.clone(), case.endpoint.region());
         let h = header_refs(&case.headers);
-        prop_assert_eq!(v.verify_presigned(out.method, &out.url, &h, case.at), Ok(()));
+        prop_assert_eq!(v.verify_presigned(out.method, out.url, &h, case.at), Ok(()));
 
         // The method.
         let other = if out.method == "PUT" { "POST" } else { "PUT" };
-        prop_assert!(v.verify_presigned(other, &out.url, &h, case.at).is_err());
+        prop_assert!(v.verify_presigned(other, out.url, &h, case.at).is_err());
         // Past expiry.
         let late = case.at + time::Duration::seconds(case.expires as i64 + 1);
-        prop_assert!(v.verify_presigned(out.method, &out.url, &h, late).is_err());
+        prop_assert!(v.verify_presigned(out.method, out.url, &h, late).is_err());
         // Any byte of the URL (scheme and host aside, which select the receiver): path, query,
         // signature. Changed to another byte that keeps the URL parseable.
         let start = out.url.find("://").unwrap() + 3;
@@ -303,7 +313,7 @@ proptest! {
         if let Some((name, value)) = case.headers.first() {
             let mut changed = case.headers.clone();
             changed[0] = (name.clone(), format!("{value}x"));
-            prop_assert!(v.verify_presigned(out.method, &out.url, &header_refs(&changed), case.at).is_err());
+            prop_assert!(v.verify_presigned(out.method, out.url, &header_refs(&changed), case.at).is_err());
         }
     }
 
@@ -314,9 +324,12 @@ proptest! {
         for ep in endpoints.into_iter().flatten() {
             {
                 let p = Presigner::new(creds.clone(), ep);
-                let _ = p.presign(&PresignRequest::put_object(bucket.as_str(), key.as_str())
-                    .header(hname.as_str(), hval.as_str())
-                    .expires_in(Duration::from_secs(expires)));
+                let mut req = PresignRequest::put_object(bucket.as_str(), key.as_str())
+                    .header(hname.as_str(), hval.as_str());
+                if let Ok(v) = Validity::expires_in(Duration::from_secs(expires)) {
+                    req = req.validity(v);
+                }
+                let _ = p.presign(&req);
                 let _ = p.post_policy(bucket.as_str()).key(key.as_str()).field(hname.as_str(), hval.as_str()).build();
                 let v = Verifier::new(creds.clone(), region.as_str());
                 let _ = v.verify_presigned(&hname, &key, &[(hname.as_str(), hval.as_str())], OffsetDateTime::now_utc());

@@ -42,8 +42,8 @@ impl TestTarget {
                 bucket,
                 embedded: None,
             };
-            let up = signpost_upload::Uploader::new()?;
-            signpost::s3::ensure_bucket(up.http_client(), &t.presigner()?, &t.bucket).await?;
+            signpost::s3::ensure_bucket(&signpost::http::client()?, &t.presigner()?, &t.bucket)
+                .await?;
             return Ok(t);
         }
         let access_key = format!("test{}", fastrand::u32(..));
@@ -53,7 +53,7 @@ impl TestTarget {
             data: None,
             buckets: vec![bucket.clone()],
             access_key: access_key.clone(),
-            secret_key: secret_key.clone(),
+            secret_key: secret_key.clone().into(),
         })
         .await?;
         Ok(TestTarget {
@@ -68,7 +68,7 @@ impl TestTarget {
 
     /// The credentials.
     pub fn credentials(&self) -> Credentials {
-        Credentials::new(&self.access_key, &self.secret_key)
+        Credentials::new(&self.access_key, self.secret_key.as_str())
     }
 
     /// A presigner for this server.
@@ -86,10 +86,11 @@ impl TestTarget {
             .presign(&signpost_presign::PresignRequest::get_object(
                 &*self.bucket,
                 key,
-            ))?
-            .url;
-        let up = signpost_upload::Uploader::new()?;
-        let resp = up.http_client().get(&url).send().await?;
+            ))?;
+        let resp = signpost::http::client()?
+            .get(url.url().as_str())
+            .send()
+            .await?;
         let status = resp.status().as_u16();
         Ok((status, resp.bytes().await?.to_vec()))
     }

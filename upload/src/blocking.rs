@@ -14,8 +14,10 @@ use std::path::Path;
 
 use signpost_wire::RunnerJobCustomUpload;
 
-use crate::error::UploadError;
-use crate::uploader::{UploadOptions, UploadOutcome, Uploader};
+use crate::error::{ClientError, UploadError};
+use crate::outcome::UploadOutcome;
+use crate::plan::UploadOptions;
+use crate::uploader::Uploader;
 
 /// Runs an [`Uploader`] on its own single-threaded runtime. Do not call it from inside an async
 /// runtime (use [`Uploader`] there).
@@ -36,7 +38,7 @@ impl BlockingUploader {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| UploadError::Client(e.to_string()))?;
+            .map_err(|e| UploadError::Client(ClientError::Runtime(e)))?;
         // reqwest's client must be built inside the runtime that drives it.
         let inner = rt.block_on(async { builder.build() })?;
         Ok(BlockingUploader { rt, inner })

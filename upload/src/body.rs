@@ -1,7 +1,10 @@
-//! The request body: optional bytes before, a range of the file, optional bytes after, with an
-//! exact length (so the request carries `Content-Length`, never chunked encoding: S3 refuses
-//! chunked PUTs). The file is read in chunks as the connection takes them; memory stays at a
-//! chunk or two whatever the file's size.
+//! Request bodies. A [`Payload`] says what a request carries: nothing, bytes in memory (an XML
+//! document), or a [`FileSlice`]: a range of the file with optional bytes before and after it
+//! (a POST form's framing). Every payload has an exact length, so requests carry
+//! `Content-Length`, never chunked encoding (S3 refuses chunked PUTs).
+//!
+//! A file slice is read in chunks as the connection takes them, by a [`FileRangeBody`] opened
+//! afresh for each attempt; memory stays at a chunk or two whatever the file's size.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -13,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, ReadBuf};
 
-use crate::error::UploadError;
+use crate::error::{FileChange, UploadError};
 use crate::progress::AttemptMeter;
 
 /// How much of the file one read takes.
@@ -29,6 +32,41 @@ pub(crate) struct Attempt {
     pub(crate) meter: Arc<AttemptMeter>,
     pub(crate) fail: FailSlot,
     pub(crate) hold: Option<std::time::Duration>,
+}
+
+/// What a request carries.
+#[derive(Clone, Debug)]
+pub(crate) enum Payload {
+    /// No body.
+    Empty,
+    /// A small document held in memory.
+    Bytes(Bytes),
+    /// A range of the file, with framing around it.
+    File(FileSlice),
+}
+
+impl Payload {
+    /// The body's exact length.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            Payload::Empty => 0,
+            Payload::Bytes(b) => b.len() as u64,
+            Payload::File(f) => f.before.len() as u64 + f.len + f.after.len() as u64,
+        }
+    }
+}
+
+/// A range of the file, read from disk on each attempt, with bytes to send before and after it.
+#[derive(Clone, Debug)]
+pub(crate) struct FileSlice {
+    pub(crate) path: PathBuf,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    /// The range runs to the end of the file: check, once it is read, that nothing follows (a
+    /// file still being written must not become a complete object).
+    pub(crate) to_end: bool,
+    pub(crate) before: Bytes,
+    pub(crate) after: Bytes,
 }
 
 pub(crate) struct FileRangeBody {
@@ -51,37 +89,30 @@ pub(crate) struct FileRangeBody {
 }
 
 impl FileRangeBody {
-    /// Opens `path` read-only and positions it at `offset`.
-    pub(crate) async fn open(
-        path: PathBuf,
-        offset: u64,
-        len: u64,
-        whole_file: bool,
-        prefix: Option<Bytes>,
-        suffix: Option<Bytes>,
-        attempt: &Attempt,
-    ) -> Result<Self, UploadError> {
+    /// Opens the slice's file read-only and positions it at the slice's start.
+    pub(crate) async fn open(slice: &FileSlice, attempt: &Attempt) -> Result<Self, UploadError> {
         use tokio::io::AsyncSeekExt;
         let unreadable = |source| UploadError::FileUnreadable {
-            path: path.clone(),
+            path: slice.path.clone(),
             source,
         };
-        let mut file = tokio::fs::File::open(&path).await.map_err(unreadable)?;
-        if offset > 0 {
-            file.seek(std::io::SeekFrom::Start(offset))
+        let mut file = tokio::fs::File::open(&slice.path)
+            .await
+            .map_err(unreadable)?;
+        if slice.offset > 0 {
+            file.seek(std::io::SeekFrom::Start(slice.offset))
                 .await
                 .map_err(unreadable)?;
         }
-        let framing =
-            prefix.as_ref().map_or(0, |b| b.len()) + suffix.as_ref().map_or(0, |b| b.len());
+        let nonempty = |b: &Bytes| (!b.is_empty()).then(|| b.clone());
         Ok(FileRangeBody {
-            len: len + framing as u64,
-            prefix,
-            suffix,
+            len: slice.before.len() as u64 + slice.len + slice.after.len() as u64,
+            prefix: nonempty(&slice.before),
+            suffix: nonempty(&slice.after),
             file,
-            path,
-            remaining: len,
-            check_eof: whole_file,
+            path: slice.path.clone(),
+            remaining: slice.len,
+            check_eof: slice.to_end,
             buf: None,
             hold: attempt.hold.map(|d| Box::pin(tokio::time::sleep(d))),
             stash: None,
@@ -90,11 +121,12 @@ impl FileRangeBody {
         })
     }
 
-    fn failed(&self, detail: String) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    fn failed(&self, change: FileChange) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let detail = change.to_string();
         if let Ok(mut slot) = self.fail.lock() {
             *slot = Some(UploadError::FileChanged {
                 path: self.path.clone(),
-                detail: detail.clone(),
+                change,
             });
         }
         Poll::Ready(Some(Err(BodyError(detail))))
@@ -109,7 +141,7 @@ impl FileRangeBody {
         match ready!(Pin::new(&mut self.file).poll_read(cx, &mut rb)) {
             Ok(()) if !rb.filled().is_empty() => {
                 self.stash = None;
-                self.failed("it grew past the size it had when the upload started".into())
+                self.failed(FileChange::Grew)
             }
             Ok(()) => {
                 let last = self.stash.take().unwrap_or_default();
@@ -185,10 +217,9 @@ impl Body for FileRangeBody {
             };
             let mut chunk = this.buf.take().unwrap_or_default();
             if filled == 0 {
-                return this.failed(format!(
-                    "it ended {} bytes early: the file shrank",
-                    this.remaining
-                ));
+                return this.failed(FileChange::Shrank {
+                    missing: this.remaining,
+                });
             }
             chunk.truncate(filled);
             this.remaining -= filled as u64;

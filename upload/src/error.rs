@@ -1,59 +1,53 @@
-//! The errors of an upload. Each says what failed and what to do; none holds a secret (URLs are
-//! shown with their signature redacted). The source file is only ever opened for reading.
+//! The errors of an upload. Each says what failed, what was and was not stored, and what to do;
+//! none holds a secret (URLs are shown with their signature redacted). The source file is only
+//! ever opened for reading.
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use signpost_wire::s3_xml::S3Xml;
-use signpost_wire::{DescriptorError, PolicyViolation, QueryAuthError};
+use signpost_wire::s3_xml::ErrorResponse;
+use signpost_wire::{DescriptorError, PolicyError, PolicyViolation, QueryAuthError};
 use time::OffsetDateTime;
 
-/// An S3 error document: `<Error><Code>…</Code><Message>…</Message><RequestId>…</RequestId></Error>`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct S3ErrorBody {
-    /// `SignatureDoesNotMatch`, `AccessDenied`, `EntityTooLarge`, `SlowDown`, …
-    pub code: String,
-    /// S3's sentence.
-    pub message: String,
-    /// For AWS support.
-    pub request_id: Option<String>,
+/// Which URL of a descriptor an error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetKind {
+    /// The presigned PUT URL.
+    PresignedUrl,
+    /// The URL a POST form is posted to.
+    FormUrl,
+    /// The POST form's policy (its `expiration`).
+    PostPolicy,
+    /// The UploadPart URL of this part.
+    Part(u32),
+    /// The CompleteMultipartUpload URL.
+    Complete,
+    /// The AbortMultipartUpload URL.
+    Abort,
 }
 
-impl S3ErrorBody {
-    /// Reads an `<Error>` document; `None` for anything else.
-    pub fn parse(body: &str) -> Option<Self> {
-        let doc = S3Xml::parse(body)?;
-        if doc.root != "Error" {
-            return None;
-        }
-        Some(S3ErrorBody {
-            code: doc.get("Code").unwrap_or_default().to_owned(),
-            message: doc.get("Message").unwrap_or_default().to_owned(),
-            request_id: doc.get("RequestId").map(str::to_owned),
-        })
-    }
-}
-
-impl fmt::Display for S3ErrorBody {
+impl fmt::Display for TargetKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.code)?;
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+        match self {
+            TargetKind::PresignedUrl => f.write_str("presigned URL"),
+            TargetKind::FormUrl => f.write_str("form's URL"),
+            TargetKind::PostPolicy => f.write_str("POST policy"),
+            TargetKind::Part(n) => write!(f, "URL of part {n}"),
+            TargetKind::Complete => f.write_str("CompleteMultipartUpload URL"),
+            TargetKind::Abort => f.write_str("AbortMultipartUpload URL"),
         }
-        if let Some(id) = &self.request_id {
-            write!(f, " (RequestId {id})")?;
-        }
-        Ok(())
     }
 }
 
-/// What the server answered when it refused an upload.
+/// What the server answered when it refused a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
     /// The HTTP status.
     pub status: u16,
     /// The S3 error document, when the body was one.
-    pub s3: Option<S3ErrorBody>,
+    pub s3: Option<ErrorResponse>,
     /// The start of the body when it was not an S3 error document.
     pub body_excerpt: String,
     /// What signpost can add from the request itself (e.g. a URL that carries no signature).
@@ -71,23 +65,122 @@ impl fmt::Display for Refusal {
     }
 }
 
-fn hint(r: &Refusal) -> &'static str {
-    if let Some(n) = r.note {
-        return n;
+impl Refusal {
+    /// The cause, as far as the request and the answer tell.
+    pub fn hint(&self) -> &'static str {
+        if let Some(n) = self.note {
+            return n;
+        }
+        match self.s3.as_ref().map(|e| e.code.as_str()) {
+            Some("SignatureDoesNotMatch") => {
+                "the URL, a signed header or the form was changed after signing, or the signer used other credentials or region"
+            }
+            Some("AccessDenied")
+                if self
+                    .s3
+                    .as_ref()
+                    .is_some_and(|e| e.message.contains("expired")) =>
+            {
+                "ask the server for a new upload target"
+            }
+            Some("EntityTooLarge") => "the file is over the size the target allows",
+            Some("AuthorizationQueryParametersError") => {
+                "the presigned URL is malformed (was its query string cut?) or signed for another region"
+            }
+            Some("InvalidAccessKeyId") => "the signing access key is unknown to this server",
+            _ => "",
+        }
     }
-    match r.s3.as_ref().map(|e| e.code.as_str()) {
-        Some("SignatureDoesNotMatch") => {
-            "; the URL, a signed header or the form was changed after signing, or the signer used other credentials or region"
+}
+
+/// Why a connection carried no answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The HTTP client's error (connect, TLS, reset, timeout), its URL removed.
+    #[error("{}", chain(.0))]
+    Http(reqwest::Error),
+    /// Nothing was sent or received for the stall timeout.
+    #[error("stalled: nothing sent or received for {} s", .idle.as_secs_f64())]
+    Stalled {
+        /// How long it was idle.
+        idle: Duration,
+    },
+}
+
+/// reqwest's message and its causes, once each (hyper repeats its inner errors).
+fn chain(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        let t = inner.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
         }
-        Some("AccessDenied") if r.s3.as_ref().is_some_and(|e| e.message.contains("expired")) => {
-            "; ask the server for a new upload target"
+        src = inner.source();
+    }
+    s
+}
+
+/// What became of a multipart upload after a failure.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AbortOutcome {
+    /// AbortMultipartUpload succeeded: nothing of the upload is stored.
+    Aborted,
+    /// AbortMultipartUpload failed too: its parts stay stored until a lifecycle rule removes them.
+    Failed(Box<UploadError>),
+}
+
+impl fmt::Display for AbortOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AbortOutcome::Aborted => {
+                f.write_str("the multipart upload was aborted, so no parts are left behind")
+            }
+            AbortOutcome::Failed(e) => write!(
+                f,
+                "aborting the multipart upload failed too ({e}): its parts may remain until a lifecycle rule removes them"
+            ),
         }
-        Some("EntityTooLarge") => "; the file is over the size the target allows",
-        Some("AuthorizationQueryParametersError") => {
-            "; the presigned URL is malformed (was its query string cut?) or signed for another region"
+    }
+}
+
+/// How a file changed while it was being uploaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileChange {
+    /// It has more bytes than when the upload started.
+    Grew,
+    /// It ended early.
+    Shrank {
+        /// Bytes missing.
+        missing: u64,
+    },
+    /// Its size differs at the end.
+    Resized {
+        /// The size at the start.
+        from: u64,
+        /// The size at the end.
+        to: u64,
+    },
+    /// Its modification time moved.
+    Modified,
+}
+
+impl fmt::Display for FileChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileChange::Grew => f.write_str("it grew past the size it had when the upload started"),
+            FileChange::Shrank { missing } => {
+                write!(f, "it ended {missing} bytes early: the file shrank")
+            }
+            FileChange::Resized { from, to } => {
+                write!(f, "its size went from {from} to {to} bytes")
+            }
+            FileChange::Modified => f.write_str("it was modified"),
         }
-        Some("InvalidAccessKeyId") => "; the signing access key is unknown to this server",
-        _ => "",
     }
 }
 
@@ -99,13 +192,13 @@ pub enum UploadError {
     #[error(transparent)]
     Descriptor(#[from] DescriptorError),
     /// The file does not exist.
-    #[error("file not found: {}", .path.display())]
+    #[error("file not found: {}; nothing was sent", .path.display())]
     FileNotFound {
         /// The path.
         path: PathBuf,
     },
     /// The path is a directory or another non-regular file.
-    #[error("{} is not a regular file: give the path of the file to upload", .path.display())]
+    #[error("{} is not a regular file: give the path of the file to upload; nothing was sent", .path.display())]
     NotAFile {
         /// The path.
         path: PathBuf,
@@ -119,24 +212,29 @@ pub enum UploadError {
         source: std::io::Error,
     },
     /// The file changed while it was being uploaded.
-    #[error("{} changed during the upload ({detail}); the upload was stopped: upload a file that is no longer being written", .path.display())]
+    #[error("{} changed during the upload ({change}); the upload was stopped before the server could complete the object: upload a file that is no longer being written", .path.display())]
     FileChanged {
         /// The path.
         path: PathBuf,
         /// What changed.
-        detail: String,
+        change: FileChange,
     },
-    /// The presigned URL or POST policy has expired (checked before sending, or before a retry).
+    /// The presigned URL or POST policy has expired (checked before sending).
     #[error("the {what} expired at {expires_at}; ask the server for a new upload target")]
     Expired {
-        /// `presigned URL`, `POST policy`, `part URL`.
-        what: &'static str,
+        /// Which URL, or the policy.
+        what: TargetKind,
         /// When it expired.
         expires_at: OffsetDateTime,
     },
-    /// The presigned URL carries damaged SigV4 parameters.
-    #[error("the upload URL is damaged: {0}")]
-    MalformedUrl(#[from] QueryAuthError),
+    /// A presigned URL carries damaged SigV4 parameters.
+    #[error("the {what} is damaged: {source}")]
+    MalformedUrl {
+        /// Which URL.
+        what: TargetKind,
+        /// What is wrong with it.
+        source: QueryAuthError,
+    },
     /// The POST form or file breaks the form's policy; S3 would refuse it.
     #[error("S3 would refuse this upload ({}): {violation}", .violation.s3_code())]
     Policy {
@@ -145,7 +243,7 @@ pub enum UploadError {
     },
     /// The POST form's `policy` field does not parse.
     #[error("the form's policy field is invalid: {0}")]
-    PolicyMalformed(#[from] signpost_wire::PolicyError),
+    PolicyMalformed(#[from] PolicyError),
     /// A single PUT over S3's 5 GiB limit.
     #[error(
         "the file is {size} bytes; S3 accepts at most 5 GiB (5368709120 bytes) in one PUT: use a multipart upload target (signpost presign multipart)"
@@ -168,11 +266,31 @@ pub enum UploadError {
         /// parts × part size.
         capacity: u64,
     },
-    /// A conflicting option.
-    #[error("{0}")]
-    Options(String),
+    /// A Content-Type option that the signature or the form does not allow.
+    #[error(
+        "Content-Type {given:?} conflicts with the signed Content-Type {signed:?}: the signature covers it; drop the option or presign with that type"
+    )]
+    ContentTypeConflict {
+        /// The option.
+        given: String,
+        /// What was signed.
+        signed: String,
+    },
+    /// A Content-Type option for a form that has no Content-Type field.
+    #[error(
+        "the form has no Content-Type field, so its policy cannot allow one: presign the POST with a Content-Type condition"
+    )]
+    ContentTypeNotInForm,
+    /// A header value HTTP cannot carry.
+    #[error("header {name:?} cannot be sent: {source}")]
+    InvalidHeader {
+        /// The header.
+        name: String,
+        /// Why.
+        source: http::Error,
+    },
     /// The server answered with a status that is not success.
-    #[error("upload refused after {attempts} attempt(s): {refusal}{}; expected HTTP {}", hint(.refusal), join_codes(.expected))]
+    #[error("upload refused after {attempts} attempt(s): {refusal}{}{}; expected HTTP {}", if .refusal.hint().is_empty() { "" } else { "; " }, .refusal.hint(), join_codes(.expected))]
     Refused {
         /// The answer (boxed: it carries S3's whole error document).
         refusal: Box<Refusal>,
@@ -181,23 +299,23 @@ pub enum UploadError {
         /// Attempts made.
         attempts: u32,
     },
-    /// The connection failed (refused, reset, timed out) on every attempt.
-    #[error("could not reach {host} after {attempts} attempt(s): {detail}")]
+    /// The connection failed (refused, reset, timed out, stalled) on every attempt.
+    #[error("could not reach {host} after {attempts} attempt(s): {source}")]
     Transport {
         /// The host.
         host: String,
         /// Attempts made.
         attempts: u32,
         /// The last failure.
-        detail: String,
+        source: TransportError,
     },
     /// A retry would start after the URL expires.
     #[error(
         "gave up after {attempts} attempt(s): the {what} expires at {expires_at}, before another try could finish; last failure: {last}"
     )]
     ExpiredWhileRetrying {
-        /// `presigned URL`, `POST policy`, `part URL`.
-        what: &'static str,
+        /// Which URL.
+        what: TargetKind,
         /// When it expires.
         expires_at: OffsetDateTime,
         /// Attempts made.
@@ -214,8 +332,8 @@ pub enum UploadError {
         part: u32,
     },
     /// CompleteMultipartUpload answered 200 with an error document (S3 does this).
-    #[error("CompleteMultipartUpload failed: {0}")]
-    CompleteFailed(S3ErrorBody),
+    #[error("{0}")]
+    CompletedWithError(Box<ErrorResponse>),
     /// A part failed; the upload was aborted (or the abort failed too).
     #[error("part {part} of {parts} failed: {source}; {abort}")]
     Part {
@@ -225,12 +343,35 @@ pub enum UploadError {
         parts: u32,
         /// Why.
         source: Box<UploadError>,
-        /// What became of the upload: aborted, or why the abort failed.
-        abort: String,
+        /// What became of the upload.
+        abort: AbortOutcome,
+    },
+    /// Every part was stored but CompleteMultipartUpload failed; the upload was aborted.
+    #[error("CompleteMultipartUpload failed: {source}; {abort}")]
+    Complete {
+        /// Why.
+        source: Box<UploadError>,
+        /// What became of the upload.
+        abort: AbortOutcome,
     },
     /// The HTTP client could not be set up.
     #[error("HTTP client setup failed: {0}")]
-    Client(String),
+    Client(#[source] ClientError),
+}
+
+/// Why the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// TLS set-up (protocol versions, the platform's certificate verifier).
+    #[error(transparent)]
+    Tls(#[from] rustls::Error),
+    /// reqwest's client builder.
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    /// The blocking wrapper's runtime.
+    #[error("cannot start a runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 fn join_codes(c: &[u16]) -> String {
@@ -242,8 +383,9 @@ impl UploadError {
     pub fn s3_code(&self) -> Option<&str> {
         match self {
             UploadError::Refused { refusal, .. } => refusal.s3.as_ref().map(|e| e.code.as_str()),
-            UploadError::CompleteFailed(e) => Some(&e.code),
+            UploadError::CompletedWithError(e) => Some(&e.code),
             UploadError::Part { source, .. }
+            | UploadError::Complete { source, .. }
             | UploadError::ExpiredWhileRetrying { last: source, .. } => source.s3_code(),
             _ => None,
         }
@@ -254,9 +396,31 @@ impl UploadError {
         match self {
             UploadError::Refused { refusal, .. } => Some(refusal.status),
             UploadError::Part { source, .. }
+            | UploadError::Complete { source, .. }
             | UploadError::ExpiredWhileRetrying { last: source, .. } => source.status(),
             _ => None,
         }
+    }
+
+    /// Whether the failure happened before any request was sent (the descriptor, the file,
+    /// pre-flight): then the server has nothing from this upload.
+    pub fn before_sending(&self) -> bool {
+        matches!(
+            self,
+            UploadError::Descriptor(_)
+                | UploadError::FileNotFound { .. }
+                | UploadError::NotAFile { .. }
+                | UploadError::Expired { .. }
+                | UploadError::MalformedUrl { .. }
+                | UploadError::Policy { .. }
+                | UploadError::PolicyMalformed(_)
+                | UploadError::TooLargeForPut { .. }
+                | UploadError::TooLargeForPlan { .. }
+                | UploadError::ContentTypeConflict { .. }
+                | UploadError::ContentTypeNotInForm
+                | UploadError::InvalidHeader { .. }
+                | UploadError::Client(_)
+        )
     }
 }
 
@@ -269,7 +433,7 @@ mod tests {
         let e = UploadError::Refused {
             refusal: Box::new(Refusal {
                 status: 403,
-                s3: S3ErrorBody::parse(
+                s3: ErrorResponse::parse(
                     "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
                 ),
                 body_excerpt: String::new(),
@@ -287,8 +451,35 @@ mod tests {
         assert!(s.contains("expected HTTP 200, 201, 204"));
         assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"));
         assert_eq!(e.status(), Some(403));
-        assert!(S3ErrorBody::parse("<PostResponse/>").is_none());
-        let bare = S3ErrorBody::parse("<Error><Code>AccessDenied</Code></Error>").unwrap();
-        assert_eq!(bare.to_string(), "AccessDenied");
+        assert!(!e.before_sending());
+        let bare = UploadError::Refused {
+            refusal: Box::new(Refusal {
+                status: 500,
+                s3: None,
+                body_excerpt: String::new(),
+                note: None,
+            }),
+            expected: vec![200],
+            attempts: 2,
+        };
+        assert_eq!(
+            bare.to_string(),
+            "upload refused after 2 attempt(s): HTTP 500; expected HTTP 200"
+        );
+    }
+
+    #[test]
+    fn abort_outcomes_say_what_is_stored() {
+        let e = UploadError::Complete {
+            source: Box::new(UploadError::CompletedWithError(Box::new(
+                ErrorResponse::new("InternalError", "try again"),
+            ))),
+            abort: AbortOutcome::Aborted,
+        };
+        assert_eq!(
+            e.to_string(),
+            "CompleteMultipartUpload failed: InternalError: try again; the multipart upload was aborted, so no parts are left behind"
+        );
+        assert_eq!(e.s3_code(), Some("InternalError"));
     }
 }

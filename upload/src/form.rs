@@ -3,8 +3,10 @@
 //! exact `Content-Length`. See <https://www.rfc-editor.org/rfc/rfc7578>.
 
 use bytes::Bytes;
+use signpost_wire::OrderedPairs;
 
 /// The bytes before and after the file, and the Content-Type header value.
+#[derive(Clone, Debug)]
 pub(crate) struct Framing {
     pub(crate) prefix: Bytes,
     pub(crate) suffix: Bytes,
@@ -27,7 +29,7 @@ fn quote_filename(name: &str) -> String {
         .replace('\n', "%0A")
 }
 
-pub(crate) fn framing(fields: &[(String, String)], file_name: &str, file_type: &str) -> Framing {
+pub(crate) fn framing(fields: &OrderedPairs, file_name: &str, file_type: &str) -> Framing {
     let mut boundary = boundary();
     while fields.iter().any(|(_, v)| v.contains(&boundary)) {
         boundary = self::boundary();
@@ -38,7 +40,7 @@ pub(crate) fn framing(fields: &[(String, String)], file_name: &str, file_type: &
             .map(|(k, v)| k.len() + v.len() + 64)
             .sum::<usize>(),
     );
-    for (name, value) in fields {
+    for (name, value) in fields.iter() {
         p.push_str("--");
         p.push_str(&boundary);
         p.push_str("\r\nContent-Disposition: form-data; name=\"");
@@ -69,10 +71,9 @@ mod tests {
     #[test]
     fn fields_then_file_last() {
         let f = framing(
-            &[
-                ("key".into(), "a/b.mp4".into()),
-                ("policy".into(), "cG9s".into()),
-            ],
+            &[("key", "a/b.mp4"), ("policy", "cG9s")]
+                .into_iter()
+                .collect(),
             "b\"x.mp4",
             "video/mp4",
         );

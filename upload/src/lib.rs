@@ -9,13 +9,15 @@
 //! - **Multipart**: parts uploaded in parallel to presigned UploadPart URLs, each retried alone,
 //!   then CompleteMultipartUpload; AbortMultipartUpload on failure.
 //!
-//! Before sending, a pre-flight refuses what S3 would refuse (an expired URL or policy, a file
-//! outside `content-length-range`, a key outside the policy's prefix). Success is any status in
-//! `expectedStatusCodes` (default 200, 201, 204); otherwise the error carries S3's `Code`,
-//! `Message` and `RequestId`. Connection faults, 5xx, 429 and `SlowDown` are retried with
-//! exponential backoff and jitter ([`RetryPolicy`]); other 4xx are not; nothing is retried past
-//! the URL's expiry. The file is read from disk as it is sent, in 256 KiB chunks, so memory does
-//! not grow with its size, and it is only ever opened for reading.
+//! An upload is planned, then executed. [`Uploader::plan`] (the pre-flight) refuses what S3
+//! would refuse (an expired URL or policy, a file outside `content-length-range`, a key outside
+//! the policy's prefix) and works out everything to send; [`Uploader::execute`] sends it
+//! through one request funnel that owns retries, the stall watchdog and progress. Success is
+//! any status in `expectedStatusCodes` (default 200, 201, 204); otherwise the error carries
+//! S3's `Code`, `Message` and `RequestId`. Connection faults, 5xx, 429 and `SlowDown` are
+//! retried with exponential backoff and jitter ([`RetryPolicy`]); other 4xx are not; nothing is
+//! retried past the URL's expiry. The file is read from disk as it is sent, in 256 KiB chunks,
+//! so memory does not grow with its size, and it is only ever opened for reading.
 //!
 //! ```no_run
 //! use signpost_upload::{RunnerJobCustomUpload, Uploader, UploadOptions, Progress};
@@ -41,16 +43,28 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod body;
-pub mod error;
+mod client;
+mod error;
 mod form;
-pub mod preflight;
-pub mod progress;
-pub mod retry;
+mod funnel;
+mod multipart;
+mod outcome;
+mod plan;
+mod post;
+mod progress;
+mod put;
+mod retry;
+mod source;
 mod uploader;
 
-pub use error::{Refusal, S3ErrorBody, UploadError};
-pub use preflight::preflight;
+pub use error::{
+    AbortOutcome, ClientError, FileChange, Refusal, TargetKind, TransportError, UploadError,
+};
+pub use outcome::UploadOutcome;
+pub use plan::{UploadOptions, UploadPlan};
 pub use progress::{Progress, ProgressFn};
 pub use retry::RetryPolicy;
+pub use signpost_wire::s3_xml::{ErrorResponse, PostResponse};
 pub use signpost_wire::{self, RunnerJobCustomUpload, UploadMethod};
-pub use uploader::{PostResponse, UploadOptions, UploadOutcome, Uploader, UploaderBuilder};
+pub use source::FileSource;
+pub use uploader::{Uploader, UploaderBuilder};

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use signpost_upload::{
-    Progress, RetryPolicy, RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
+    Progress, RetryPolicy, RunnerJobCustomUpload, TargetKind, UploadError, UploadOptions, Uploader,
 };
 use signpost_wire::amz_date::format_amz_date;
 use signpost_wire::{MultipartTarget, OrderedPairs, UploadMethod};
@@ -457,7 +457,16 @@ async fn expired_url_is_refused_before_any_byte_is_sent() {
         .upload(&RunnerJobCustomUpload::put(cut), &path)
         .await
         .unwrap_err();
-    assert!(matches!(e, UploadError::MalformedUrl(_)), "{e}");
+    assert!(
+        matches!(
+            e,
+            UploadError::MalformedUrl {
+                what: TargetKind::PresignedUrl,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(server.seen().is_empty());
 }
 
@@ -528,7 +537,7 @@ async fn post_policy_is_checked_before_sending() {
         matches!(
             e,
             UploadError::Expired {
-                what: "POST policy",
+                what: TargetKind::PostPolicy,
                 ..
             }
         ),
@@ -621,9 +630,9 @@ fn multipart_job(base: &str, parts: usize, part_size: u64) -> RunnerJobCustomUpl
         upload_id: Some("U1".into()),
         part_size,
         parts: (1..=parts)
-            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1"))
+            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
             .collect(),
-        abort_url: format!("{base}/b/big?uploadId=U1&abort"),
+        abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
     });
     job
 }
@@ -771,13 +780,14 @@ async fn multipart_failures_abort_and_say_which_part() {
     let server = FaultServer::start(vec![Act::ok()]).await;
     let mut job = multipart_job(&server.base, 2, MIB5);
     let past = sigv4_query(OffsetDateTime::now_utc() - time::Duration::hours(3), 3600);
-    job.multipart.as_mut().unwrap().parts[1].push_str(&format!("&{past}"));
+    let part2 = &mut job.multipart.as_mut().unwrap().parts[1];
+    *part2 = format!("{}&{past}", part2.as_str()).into();
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert!(
         matches!(
             e,
             UploadError::Expired {
-                what: "part URL",
+                what: TargetKind::Part(2),
                 ..
             }
         ),

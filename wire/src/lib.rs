@@ -5,12 +5,15 @@
 //! [`RunnerJobCustomUpload`]. This crate holds that type and the few pieces of S3's protocol
 //! both sides must read the same way, without any secret or HTTP client:
 //!
-//! - [`descriptor`]: the `RunnerJobCustomUpload` JSON, a superset of PeerTube's `{ url, method? }`.
-//! - [`policy`]: the POST policy document (expiration + conditions) and its evaluation against a
-//!   form, used by the signer to guarantee a form it builds is accepted, by the verifier, and by
-//!   the uploader's pre-flight check.
-//! - [`query_auth`]: the `X-Amz-*` parameters of a SigV4 query-signed (presigned) URL.
-//! - [`amz_date`]: the two timestamp formats SigV4 uses.
+//! - [`RunnerJobCustomUpload`]: the descriptor JSON, a superset of PeerTube's `{ url, method? }`.
+//! - [`PolicyDocument`]: the POST policy (expiration + [`Condition`]s) and its evaluation against
+//!   a form, used by the signer to guarantee a form it builds is accepted, by the verifier, and
+//!   by the uploader's pre-flight check.
+//! - [`QueryAuth`]: the `X-Amz-*` parameters of a SigV4 query-signed (presigned) URL.
+//! - [`amz_date`]: the two timestamp formats SigV4 uses; [`limits`]: S3's numbers;
+//!   [`s3_xml`]: S3's XML documents.
+//! - [`Secret`] and [`SignedUrl`]: values that print as `******` (or with their signature
+//!   redacted) in `Debug`, logs and errors.
 //!
 //! Keeping them here means a runner does not compile the signer and a signer does not compile an
 //! HTTP client, while the wire type has exactly one definition.
@@ -29,14 +32,21 @@
 #![deny(missing_docs)]
 
 pub mod amz_date;
-pub mod descriptor;
-pub mod policy;
-pub mod query_auth;
+mod condition;
+mod descriptor;
+pub mod limits;
+mod ordered_pairs;
+mod policy;
+mod query_auth;
+mod redact;
 pub mod s3_xml;
 
+pub use condition::Condition;
 pub use descriptor::{
-    DEFAULT_EXPECTED_STATUS_CODES, DescriptorError, MultipartTarget, OrderedPairs,
-    RunnerJobCustomUpload, UploadMethod,
+    DEFAULT_EXPECTED_STATUS_CODES, DescriptorError, MultipartTarget, RunnerJobCustomUpload,
+    UploadMethod, is_token,
 };
-pub use policy::{Condition, PolicyDocument, PolicyError, PolicyViolation};
+pub use ordered_pairs::OrderedPairs;
+pub use policy::{PolicyDocument, PolicyError, PolicyViolation, is_exempt_field};
 pub use query_auth::{CredentialScope, QueryAuth, QueryAuthError};
+pub use redact::{REDACTED, Secret, SignedUrl, is_secret_name, redact_url};

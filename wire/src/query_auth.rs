@@ -5,11 +5,10 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
-use std::fmt;
-
 use time::{Duration, OffsetDateTime};
 
 use crate::amz_date::parse_amz_date;
+use crate::redact::Secret;
 
 /// `AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request`, split.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +55,7 @@ impl CredentialScope {
 }
 
 /// The SigV4 query parameters of a presigned URL.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryAuth {
     /// `X-Amz-Algorithm`, `AWS4-HMAC-SHA256`.
     pub algorithm: String,
@@ -69,26 +68,9 @@ pub struct QueryAuth {
     /// `X-Amz-SignedHeaders`, lowercase, in order.
     pub signed_headers: Vec<String>,
     /// `X-Amz-Signature`, lowercase hex.
-    pub signature: String,
+    pub signature: Secret,
     /// `X-Amz-Security-Token`, for temporary credentials.
-    pub security_token: Option<String>,
-}
-
-impl fmt::Debug for QueryAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QueryAuth")
-            .field("algorithm", &self.algorithm)
-            .field("credential", &self.credential)
-            .field("date", &self.date)
-            .field("expires", &self.expires)
-            .field("signed_headers", &self.signed_headers)
-            .field("signature", &"******")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "******"),
-            )
-            .finish()
-    }
+    pub security_token: Option<Secret>,
 }
 
 /// A presigned URL whose `X-Amz-*` parameters are incomplete or malformed.
@@ -181,8 +163,8 @@ impl QueryAuth {
             date,
             expires,
             signed_headers,
-            signature,
-            security_token,
+            signature: Secret::from(signature),
+            security_token: security_token.map(Secret::from),
         }))
     }
 
@@ -225,7 +207,7 @@ mod tests {
         let url = "http://h/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20130524%2Fr%2Fs3%2Faws4_request\
             &X-Amz-Date=20130524T000000Z&X-Amz-Expires=5&X-Amz-SignedHeaders=host&X-Amz-Signature=SECRETSIG&X-Amz-Security-Token=TOK";
         let q = QueryAuth::from_url(url).unwrap().unwrap();
-        assert_eq!(q.security_token.as_deref(), Some("TOK"));
+        assert_eq!(q.security_token.as_ref().map(Secret::expose), Some("TOK"));
         let s = format!("{q:?}");
         assert!(!s.contains("SECRETSIG") && !s.contains("TOK\""), "{s}");
     }

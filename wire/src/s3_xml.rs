@@ -1,92 +1,320 @@
-//! S3's small XML documents, read flat: the root element's name and each leaf element's text.
+//! S3's XML documents, typed: the ones signpost reads from a server and the one it writes.
 //!
-//! Enough for every S3 answer signpost reads: `<Error>` (Code, Message, RequestId),
-//! `<InitiateMultipartUploadResult>` (UploadId), `<PostResponse>` (Location, Bucket, Key, ETag;
-//! some servers call the root `PostObject`), `<CompleteMultipartUploadResult>`.
+//! | document | root | when |
+//! |---|---|---|
+//! | [`ErrorResponse`] | `Error` | any refusal (and, with status 200, a failed CompleteMultipartUpload) |
+//! | [`InitiateMultipartUploadResult`] | same | CreateMultipartUpload |
+//! | [`CompleteMultipartUpload`] | same | the body signpost sends to complete an upload |
+//! | [`CompleteMultipartUploadResult`] | same | CompleteMultipartUpload succeeded |
+//! | [`PostResponse`] | `PostResponse` (Garage: `PostObject`) | a POST form with `success_action_status=201` |
+//! | [`ListPartsResult`] | same | ListParts |
+//!
+//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html> and the API
+//! reference page of each operation.
 
-use quick_xml::Reader;
 use quick_xml::events::Event;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-/// A parsed S3 XML document.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct S3Xml {
-    /// The root element's local name (`Error`, `PostResponse`, …).
-    pub root: String,
-    /// Leaf elements as (local name, text), in document order.
-    pub leaves: Vec<(String, String)>,
+/// S3's XML namespace.
+pub const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// A document S3 sends, known by its root element.
+pub trait Document: DeserializeOwned {
+    /// The root element names this document may have.
+    const ROOTS: &'static [&'static str];
 }
 
-impl S3Xml {
-    /// The text of the first leaf named `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.leaves
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+/// A body that is not the document expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum XmlError {
+    /// Not well-formed XML with a root element.
+    #[error("the body is not an XML document")]
+    NotXml,
+    /// Another document than the one expected (often `<Error>`).
+    #[error("expected <{expected}>, got <{found}>")]
+    UnexpectedRoot {
+        /// The root expected.
+        expected: &'static str,
+        /// The root found.
+        found: String,
+    },
+    /// The right root, but its content does not have the document's shape.
+    #[error("<{root}> is malformed: {detail}")]
+    Malformed {
+        /// The root.
+        root: &'static str,
+        /// The parser's words.
+        detail: String,
+    },
+}
+
+/// The local name of the root element of `xml`, if it is XML.
+pub fn root_element(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) | Event::Empty(e) => {
+                return Some(String::from_utf8_lossy(e.local_name().as_ref()).into_owned());
+            }
+            Event::Eof => return None,
+            Event::Text(t) if !t.iter().all(u8::is_ascii_whitespace) => return None,
+            _ => {}
+        }
+    }
+}
+
+/// Parses `xml` as the document `T`, checking its root element first.
+///
+/// ```
+/// use signpost_wire::s3_xml::{parse, InitiateMultipartUploadResult};
+/// let r: InitiateMultipartUploadResult = parse(
+///     r#"<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+///        <Bucket>b</Bucket><Key>k</Key><UploadId>VXBsb2Fk</UploadId></InitiateMultipartUploadResult>"#,
+/// )?;
+/// assert_eq!(r.upload_id, "VXBsb2Fk");
+/// # Ok::<(), signpost_wire::s3_xml::XmlError>(())
+/// ```
+pub fn parse<T: Document>(xml: &str) -> Result<T, XmlError> {
+    let root = root_element(xml).ok_or(XmlError::NotXml)?;
+    let Some(expected) = T::ROOTS.iter().find(|r| **r == root) else {
+        return Err(XmlError::UnexpectedRoot {
+            expected: T::ROOTS[0],
+            found: root,
+        });
+    };
+    quick_xml::de::from_str(xml).map_err(|e| XmlError::Malformed {
+        root: expected,
+        detail: e.to_string(),
+    })
+}
+
+/// An error document: `<Error><Code>…</Code><Message>…</Message><RequestId>…</RequestId></Error>`,
+/// with the diagnostic elements some refusals add.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct ErrorResponse {
+    /// `SignatureDoesNotMatch`, `AccessDenied`, `EntityTooLarge`, `SlowDown`, …
+    pub code: String,
+    /// S3's sentence.
+    pub message: String,
+    /// For the provider's support.
+    pub request_id: Option<String>,
+    /// The bucket's region (AuthorizationHeaderMalformed, PermanentRedirect).
+    pub region: Option<String>,
+    /// The endpoint to use instead (PermanentRedirect).
+    pub endpoint: Option<String>,
+    /// The canonical request the server computed (SignatureDoesNotMatch on AWS).
+    pub canonical_request: Option<String>,
+    /// The string to sign the server computed (SignatureDoesNotMatch on AWS).
+    pub string_to_sign: Option<String>,
+    /// The server's clock (RequestTimeTooSkewed).
+    pub server_time: Option<String>,
+    /// The request's time as the server read it (RequestTimeTooSkewed).
+    pub request_time: Option<String>,
+    /// When the URL expired (AccessDenied "Request has expired" on AWS).
+    pub expires: Option<String>,
+}
+
+impl Document for ErrorResponse {
+    const ROOTS: &'static [&'static str] = &["Error"];
+}
+
+impl ErrorResponse {
+    /// Reads an `<Error>` document; `None` for anything else.
+    pub fn parse(body: &str) -> Option<Self> {
+        parse(body).ok()
     }
 
-    /// Parses `xml`; `None` if it is not well-formed XML with a root element.
+    /// A document with this code and message (for servers that speak S3).
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorResponse {
+            code: code.into(),
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The document as XML, as S3 writes it.
+    pub fn to_xml(&self) -> String {
+        let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+        x.push_str(&esc(&self.code));
+        x.push_str("</Code><Message>");
+        x.push_str(&esc(&self.message));
+        x.push_str("</Message>");
+        if let Some(id) = &self.request_id {
+            x.push_str("<RequestId>");
+            x.push_str(&esc(id));
+            x.push_str("</RequestId>");
+        }
+        x.push_str("</Error>");
+        x
+    }
+}
+
+impl std::fmt::Display for ErrorResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.code)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (RequestId {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// CreateMultipartUpload's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
+pub struct InitiateMultipartUploadResult {
+    /// The bucket.
+    #[serde(default)]
+    pub bucket: String,
+    /// The key.
+    #[serde(default)]
+    pub key: String,
+    /// The id every later call of this upload names.
+    pub upload_id: String,
+}
+
+impl Document for InitiateMultipartUploadResult {
+    const ROOTS: &'static [&'static str] = &["InitiateMultipartUploadResult"];
+}
+
+/// One part named in [`CompleteMultipartUpload`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CompletedPart {
+    /// 1 to 10,000.
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    /// The ETag UploadPart answered, quotes included.
+    #[serde(rename = "ETag")]
+    pub etag: String,
+}
+
+/// The body of CompleteMultipartUpload: every part, in ascending order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename = "CompleteMultipartUpload")]
+pub struct CompleteMultipartUpload {
+    #[serde(rename = "@xmlns")]
+    xmlns: &'static str,
+    /// The parts.
+    #[serde(rename = "Part")]
+    pub parts: Vec<CompletedPart>,
+}
+
+impl CompleteMultipartUpload {
+    /// A body naming `parts`.
+    pub fn new(parts: Vec<CompletedPart>) -> Self {
+        CompleteMultipartUpload {
+            xmlns: S3_NAMESPACE,
+            parts,
+        }
+    }
+
+    /// The XML text.
     ///
     /// ```
-    /// let x = signpost_wire::s3_xml::S3Xml::parse(
-    ///     "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
-    /// ).unwrap();
-    /// assert_eq!(x.root, "Error");
-    /// assert_eq!(x.get("Code"), Some("SlowDown"));
+    /// use signpost_wire::s3_xml::{CompleteMultipartUpload, CompletedPart};
+    /// let body = CompleteMultipartUpload::new(vec![CompletedPart { part_number: 1, etag: "\"a1\"".into() }]);
+    /// assert_eq!(
+    ///     body.to_xml(),
+    ///     "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+    ///      <Part><PartNumber>1</PartNumber><ETag>&quot;a1&quot;</ETag></Part></CompleteMultipartUpload>"
+    /// );
     /// ```
-    pub fn parse(xml: &str) -> Option<S3Xml> {
-        let mut reader = Reader::from_str(xml);
-        let mut out = S3Xml::default();
-        let mut stack: Vec<String> = Vec::new();
-        let mut text = String::new();
-        let mut had_child = false;
-        loop {
-            match reader.read_event().ok()? {
-                Event::Start(e) => {
-                    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                    if stack.is_empty() {
-                        if !out.root.is_empty() {
-                            return None;
-                        }
-                        out.root = name.clone();
-                    }
-                    stack.push(name);
-                    text.clear();
-                    had_child = false;
-                }
-                Event::Empty(e) => {
-                    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                    if stack.is_empty() {
-                        out.root = name;
-                    } else {
-                        out.leaves.push((name, String::new()));
-                    }
-                    had_child = true;
-                }
-                Event::Text(t) => text.push_str(&t.decode().ok()?),
-                Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
-                Event::GeneralRef(r) => {
-                    let name = r.decode().ok()?;
-                    let entity = format!("&{name};");
-                    text.push_str(&quick_xml::escape::unescape(&entity).ok()?);
-                }
-                Event::End(_) => {
-                    let name = stack.pop()?;
-                    if !had_child && !stack.is_empty() {
-                        out.leaves.push((name, std::mem::take(&mut text)));
-                    }
-                    text.clear();
-                    had_child = true;
-                }
-                Event::Eof => break,
-                _ => {}
-            }
+    pub fn to_xml(&self) -> String {
+        let mut out = String::with_capacity(96 + self.parts.len() * 80);
+        let mut ser = quick_xml::se::Serializer::new(&mut out);
+        // Quotes escaped too, as the AWS SDKs write ETags (`&quot;…&quot;`).
+        ser.set_quote_level(quick_xml::se::QuoteLevel::Full);
+        // Serialising plain strings and numbers into a String cannot fail.
+        if self.serialize(ser).is_err() {
+            out.clear();
         }
-        if out.root.is_empty() || !stack.is_empty() {
-            return None;
-        }
-        Some(out)
+        out
     }
+}
+
+/// CompleteMultipartUpload's answer on success.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct CompleteMultipartUploadResult {
+    /// The object's URL.
+    pub location: Option<String>,
+    /// Its bucket.
+    pub bucket: Option<String>,
+    /// Its key.
+    pub key: Option<String>,
+    /// Its ETag: `"md5-of-part-md5s-N"` on S3.
+    #[serde(rename = "ETag")]
+    pub etag: Option<String>,
+}
+
+impl Document for CompleteMultipartUploadResult {
+    const ROOTS: &'static [&'static str] = &["CompleteMultipartUploadResult"];
+}
+
+/// What a POST form with `success_action_status=201` answers: where the object is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct PostResponse {
+    /// The object's URL.
+    pub location: Option<String>,
+    /// Its bucket.
+    pub bucket: Option<String>,
+    /// Its key.
+    pub key: Option<String>,
+    /// Its ETag.
+    #[serde(rename = "ETag")]
+    pub etag: Option<String>,
+}
+
+impl Document for PostResponse {
+    // Garage names the root `PostObject`.
+    const ROOTS: &'static [&'static str] = &["PostResponse", "PostObject"];
+}
+
+/// One part in a [`ListPartsResult`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct ListedPart {
+    /// Its number.
+    pub part_number: u32,
+    /// Its ETag.
+    #[serde(rename = "ETag")]
+    pub etag: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// ListParts's answer: the parts a multipart upload holds (one page).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct ListPartsResult {
+    /// The upload.
+    pub upload_id: String,
+    /// Whether another page follows.
+    pub is_truncated: bool,
+    /// Where the next page starts.
+    pub next_part_number_marker: Option<u32>,
+    /// The parts of this page.
+    #[serde(rename = "Part")]
+    pub parts: Vec<ListedPart>,
+}
+
+impl Document for ListPartsResult {
+    const ROOTS: &'static [&'static str] = &["ListPartsResult"];
 }
 
 #[cfg(test)]
@@ -95,30 +323,111 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn reads_leaves_and_entities() {
-        let x = S3Xml::parse(r#"<?xml version="1.0" encoding="UTF-8"?>
-<PostResponse><Location>http://h/b/a%20b</Location><Bucket>b</Bucket><Key>a&amp;b</Key><ETag>&quot;abc&quot;</ETag></PostResponse>"#).unwrap();
-        assert_eq!(x.root, "PostResponse");
-        assert_eq!(x.get("Key"), Some("a&b"));
-        assert_eq!(x.get("ETag"), Some("\"abc\""));
-        let nested = S3Xml::parse("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part><Part><PartNumber>2</PartNumber></Part></CompleteMultipartUpload>").unwrap();
+    fn error_documents_with_entities_and_extras() {
+        let e = ErrorResponse::parse(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>SignatureDoesNotMatch</Code><Message>a &amp; b</Message><RequestId>4442587FB7D0A2F9</RequestId>
+<CanonicalRequest>PUT
+/b/k
+</CanonicalRequest><StringToSign>AWS4-HMAC-SHA256</StringToSign></Error>"#,
+        )
+        .unwrap();
+        assert_eq!(e.code, "SignatureDoesNotMatch");
+        assert_eq!(e.message, "a & b");
+        assert_eq!(e.canonical_request.as_deref(), Some("PUT\n/b/k\n"));
         assert_eq!(
-            nested.leaves,
-            vec![
-                ("PartNumber".into(), "1".into()),
-                ("PartNumber".into(), "2".into())
-            ]
+            e.to_string(),
+            "SignatureDoesNotMatch: a & b (RequestId 4442587FB7D0A2F9)"
         );
-        assert!(S3Xml::parse("<a><b>").is_none());
-        assert!(S3Xml::parse("not xml").is_none());
-        assert!(S3Xml::parse("").is_none());
+        assert_eq!(ErrorResponse::parse(&e.to_xml()).unwrap().message, "a & b");
+        let bare = ErrorResponse::parse("<Error><Code>AccessDenied</Code></Error>").unwrap();
+        assert_eq!(bare.to_string(), "AccessDenied");
+        assert!(ErrorResponse::parse("<PostResponse/>").is_none());
+        assert!(ErrorResponse::parse("not xml").is_none());
+        assert!(ErrorResponse::parse("").is_none());
+    }
+
+    #[test]
+    fn post_responses_under_either_root() {
+        for root in ["PostResponse", "PostObject"] {
+            let p: PostResponse = parse(&format!(
+                "<{root}><Location>http://h/b/a%20b</Location><Bucket>b</Bucket><Key>a&amp;b</Key><ETag>&quot;abc&quot;</ETag></{root}>"
+            ))
+            .unwrap();
+            assert_eq!(p.key.as_deref(), Some("a&b"));
+            assert_eq!(p.etag.as_deref(), Some("\"abc\""));
+        }
+        let e = parse::<PostResponse>("<Error><Code>X</Code></Error>").unwrap_err();
+        assert!(matches!(e, XmlError::UnexpectedRoot { ref found, .. } if found == "Error"));
+    }
+
+    #[test]
+    fn list_parts_pages() {
+        let l: ListPartsResult = parse(
+            "<ListPartsResult><UploadId>u</UploadId><IsTruncated>true</IsTruncated>\
+             <NextPartNumberMarker>2</NextPartNumberMarker>\
+             <Part><PartNumber>1</PartNumber><ETag>\"e1\"</ETag><Size>5</Size></Part>\
+             <Part><PartNumber>2</PartNumber><ETag>\"e2\"</ETag><Size>6</Size></Part></ListPartsResult>",
+        )
+        .unwrap();
+        assert!(l.is_truncated);
+        assert_eq!(l.next_part_number_marker, Some(2));
+        assert_eq!(l.parts.len(), 2);
+        assert_eq!(l.parts[1].size, 6);
+        let empty: ListPartsResult =
+            parse("<ListPartsResult><UploadId>u</UploadId></ListPartsResult>").unwrap();
+        assert!(empty.parts.is_empty());
+    }
+
+    #[test]
+    fn initiate_needs_an_upload_id() {
+        assert!(matches!(
+            parse::<InitiateMultipartUploadResult>(
+                "<InitiateMultipartUploadResult><Bucket>b</Bucket></InitiateMultipartUploadResult>"
+            ),
+            Err(XmlError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse::<InitiateMultipartUploadResult>("<a><b>"),
+            Err(XmlError::UnexpectedRoot { .. })
+        ));
+        assert_eq!(
+            parse::<InitiateMultipartUploadResult>("not xml"),
+            Err(XmlError::NotXml)
+        );
     }
 
     proptest! {
         #[test]
         fn never_panics(s in ".{0,200}") {
-            let _ = S3Xml::parse(&s);
-            let _ = S3Xml::parse(&format!("<Error><Code>{s}</Code></Error>"));
+            let _ = ErrorResponse::parse(&s);
+            let _ = ErrorResponse::parse(&format!("<Error><Code>{s}</Code></Error>"));
+            let _ = parse::<ListPartsResult>(&format!("<ListPartsResult>{s}</ListPartsResult>"));
+        }
+
+        #[test]
+        fn complete_body_round_trips_etags(etags in proptest::collection::vec("[ -~]{0,20}", 1..5)) {
+            let parts: Vec<CompletedPart> = etags.iter().enumerate()
+                .map(|(i, e)| CompletedPart { part_number: i as u32 + 1, etag: e.clone() }).collect();
+            let xml = CompleteMultipartUpload::new(parts).to_xml();
+            let mut reader = quick_xml::Reader::from_str(&xml);
+            let mut seen = Vec::new();
+            let mut in_etag = false;
+            loop {
+                match reader.read_event().unwrap() {
+                    Event::Start(e) => { in_etag = e.local_name().as_ref() == b"ETag"; if in_etag { seen.push(String::new()); } }
+                    Event::Text(t) if in_etag => seen.last_mut().unwrap().push_str(&t.decode().unwrap()),
+                    Event::GeneralRef(r) if in_etag => {
+                        let ent = format!("&{};", r.decode().unwrap());
+                        seen.last_mut().unwrap().push_str(&quick_xml::escape::unescape(&ent).unwrap());
+                    }
+                    Event::Empty(e) if e.local_name().as_ref() == b"ETag" => seen.push(String::new()),
+                    Event::End(_) => in_etag = false,
+                    Event::Eof => break,
+                    _ => {}
+                }
+            }
+            prop_assert_eq!(seen, etags);
         }
     }
 }

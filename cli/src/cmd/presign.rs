@@ -8,7 +8,7 @@ use base64::Engine as _;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 use signpost::config::S3Args;
-use signpost_presign::{MultipartPlan, PresignRequest};
+use signpost_presign::{MultipartPlan, PresignRequest, Validity};
 
 #[derive(Subcommand)]
 pub enum PresignCommand {
@@ -114,11 +114,14 @@ pub struct MultipartArgs {
     content_type: Option<String>,
 }
 
-fn timed(req: PresignRequest, c: &Common) -> PresignRequest {
-    let r = req.expires_in(Duration::from_secs(c.expires));
-    match c.at {
-        Some(t) => r.at(t),
-        None => r,
+impl Common {
+    /// `--expires` and `--at`, checked once for whatever is signed.
+    fn validity(&self) -> Result<Validity> {
+        let v = Validity::expires_in(Duration::from_secs(self.expires))?;
+        Ok(match self.at {
+            Some(t) => v.signed_at(t)?,
+            None => v,
+        })
     }
 }
 
@@ -130,10 +133,8 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
     let p = s3.presigner()?;
     match cmd {
         PresignCommand::Put(a) => {
-            let mut req = timed(
-                PresignRequest::put_object(&*a.common.bucket, &*a.key),
-                &a.common,
-            );
+            let mut req = PresignRequest::put_object(&*a.common.bucket, &*a.key)
+                .validity(a.common.validity()?);
             if let Some(ct) = &a.content_type {
                 req = req.content_type(ct);
             }
@@ -149,15 +150,12 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
                     base64::engine::general_purpose::STANDARD.encode(h.finalize()),
                 );
             }
-            print(&p.presign(&req)?.to_descriptor());
+            print(&p.presign(&req)?.to_descriptor()?);
         }
         PresignCommand::Post(a) => {
             let mut b = p
                 .post_policy(&*a.common.bucket)
-                .expires_in(Duration::from_secs(a.common.expires));
-            if let Some(t) = a.common.at {
-                b = b.at(t);
-            }
+                .validity(a.common.validity()?);
             b = match (&a.key, &a.key_prefix) {
                 (Some(k), _) => b.key(k),
                 (None, Some(pfx)) => b.key_starts_with(pfx),
@@ -181,30 +179,27 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
             print(&b.build()?.to_descriptor());
         }
         PresignCommand::Get(a) => {
-            let r = p.presign(&timed(
-                PresignRequest::get_object(&*a.common.bucket, &*a.key),
-                &a.common,
-            ))?;
-            println!("{}", r.url);
+            let r = p.presign(
+                &PresignRequest::get_object(&*a.common.bucket, &*a.key)
+                    .validity(a.common.validity()?),
+            )?;
+            println!("{}", r.url().as_str());
         }
         PresignCommand::Multipart(a) => {
-            let uploader = signpost_upload::Uploader::new()?;
+            let validity = a.common.validity()?;
             let upload_id = signpost::s3::create_multipart(
-                uploader.http_client(),
+                &signpost::http::client()?,
                 &p,
                 &a.common.bucket,
                 &a.key,
                 a.content_type.as_deref(),
             )
             .await?;
-            let plan = MultipartPlan::new(
-                &*a.common.bucket,
-                &*a.key,
-                upload_id,
-                a.part_size,
-                a.max_size,
-            )?;
-            print(&plan.presign(&p, Duration::from_secs(a.common.expires), a.common.at)?);
+            let plan = MultipartPlan::builder(&*a.common.bucket, &*a.key, upload_id)
+                .part_size(a.part_size)
+                .max_object_size(a.max_size)
+                .build()?;
+            print(&plan.presign(&p, validity)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -9,7 +9,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use signpost::config::S3Args;
-use signpost_upload::{Progress, RetryPolicy, RunnerJobCustomUpload, UploadOptions, Uploader};
+use signpost_upload::{
+    Progress, RetryPolicy, RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
+};
 
 #[derive(Args)]
 pub struct UploadArgs {
@@ -126,10 +128,19 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                 });
                 println!("{v}");
             }
-            Err(anyhow::anyhow!(
-                "{e} (the source file {} was not modified)",
-                a.path.display()
-            ))
+            // An error about the file itself names it already.
+            let about_the_file = matches!(
+                e,
+                UploadError::FileNotFound { .. } | UploadError::NotAFile { .. }
+            );
+            Err(if about_the_file {
+                anyhow::Error::new(e)
+            } else {
+                anyhow::anyhow!(
+                    "{e} (the source file {} was not modified)",
+                    a.path.display()
+                )
+            })
         }
     }
 }

@@ -1,0 +1,426 @@
+//! The presigner: query-signed (presigned) URLs, SigV4 with the signature in the query string.
+//!
+//! A presigned URL lets whoever holds it make exactly one kind of request (method, bucket, key,
+//! signed headers) until it expires, without credentials. S3 checks it as described in
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
+
+use std::borrow::Cow;
+
+use signpost_wire::amz_date::format_amz_date;
+use signpost_wire::{OrderedPairs, SignedUrl};
+use smallvec::SmallVec;
+
+use crate::canonical_request::{ALGORITHM, CanonicalParts, canonical_request_hash};
+use crate::credentials::Credentials;
+use crate::endpoint::{Endpoint, validate_key};
+use crate::error::PresignError;
+use crate::operation::OpValue;
+use crate::request::{PresignRequest, PresignedRequest};
+use crate::signed_headers::{LowerName, check_signed_header};
+use crate::signing_key::{DayRef, SigningKeyCache};
+use crate::uri_encode::{encode, encode_into, hex_into_array};
+
+/// Signs requests for one set of credentials and one endpoint, caching the derived signing key.
+///
+/// Share one across threads (`Arc<Presigner>`): signing takes no lock once the day's key is
+/// derived, so threads do not wait for each other.
+///
+/// ```
+/// use signpost_presign::{Addressing, Credentials, Endpoint, Presigner, PresignRequest, Validity};
+/// use std::time::Duration;
+/// use time::macros::datetime;
+///
+/// let presigner = Presigner::new(
+///     Credentials::new("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+///     Endpoint::custom("https://s3.amazonaws.com", "us-east-1")?
+///         .with_addressing(Addressing::VirtualHosted),
+/// );
+/// // AWS's documented example: GET examplebucket/test.txt, 20130524T000000Z, 86400 s.
+/// let validity = Validity::expires_in(Duration::from_secs(86400))?
+///     .signed_at(datetime!(2013-05-24 0:00 UTC))?;
+/// let get = presigner.presign(
+///     &PresignRequest::get_object("examplebucket", "test.txt").validity(validity),
+/// )?;
+/// assert!(get.url().as_str().ends_with(
+///     "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+/// ));
+/// # Ok::<(), signpost_presign::PresignError>(())
+/// ```
+#[derive(Debug)]
+pub struct Presigner {
+    credentials: Credentials,
+    /// The session token, URI-encoded once: every URL carries it.
+    token_encoded: Option<String>,
+    endpoint: Endpoint,
+    keys: SigningKeyCache,
+}
+
+impl Presigner {
+    /// A presigner for S3.
+    pub fn new(credentials: Credentials, endpoint: Endpoint) -> Self {
+        let token_encoded = credentials.session_token().map(encode);
+        Presigner {
+            credentials,
+            token_encoded,
+            endpoint,
+            keys: SigningKeyCache::default(),
+        }
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The cached per-day scope (signing key, scope, encoded credential).
+    pub(crate) fn day_scope(&self, date: &[u8; 8]) -> DayRef {
+        self.keys.get(
+            self.credentials.access_key_id(),
+            self.credentials.secret(),
+            date,
+            self.endpoint.region(),
+        )
+    }
+
+    /// Signs `req`.
+    ///
+    /// This is the hot path of a server handing out upload URLs: the URL is written once, the
+    /// canonical request is streamed from slices of it into SHA-256, and the string to sign into
+    /// the cached, already keyed HMAC state.
+    pub fn presign(&self, req: &PresignRequest) -> Result<PresignedRequest, PresignError> {
+        self.endpoint.validate_bucket(&req.bucket)?;
+        if req.operation.is_bucket_operation() {
+            if !req.key.is_empty() {
+                return Err(PresignError::KeyOnBucketOperation);
+            }
+        } else {
+            validate_key(&req.key)?;
+        }
+        req.operation.validate()?;
+        let host = self.endpoint.host_for(&req.bucket);
+        // Signed headers, lower-case and sorted; kept on the stack for the usual few.
+        let mut names: SmallVec<[LowerName; 4]> = SmallVec::new();
+        let mut values: SmallVec<[Cow<'_, str>; 4]> = SmallVec::new();
+        for (name, value) in &req.headers {
+            let (lower, value) = check_signed_header(name, value)?;
+            names.push(lower);
+            values.push(value);
+        }
+        let mut headers: SmallVec<[(&str, &str); 5]> = SmallVec::new();
+        headers.push(("host", &host));
+        for (i, (lower, value)) in names.iter().zip(&values).enumerate() {
+            let lower = std::str::from_utf8(lower).unwrap_or_default();
+            if headers.iter().any(|(n, _)| *n == lower) {
+                return Err(PresignError::UnsignableHeader {
+                    name: req.headers[i].0.clone(),
+                    reason: "given twice",
+                });
+            }
+            headers.push((lower, value));
+        }
+        headers.sort_unstable();
+
+        let window = req.validity.window();
+        let amz_date_bytes = format_amz_date(window.signed_at);
+        let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();
+        let mut date = [0u8; 8];
+        date.copy_from_slice(&amz_date_bytes[..8]);
+        let day = self.day_scope(&date);
+        let mut expires_buf = [0u8; 20];
+        let expires = format_u64(window.expires_in, &mut expires_buf);
+
+        // The URL, written once: scheme://host/path?[sub-resources&]X-Amz-...; the canonical
+        // query is read back from it as (name, value) ranges.
+        let extra: usize = req.query.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let names_len: usize = headers.iter().map(|(n, _)| n.len() + 3).sum();
+        let mut url = String::with_capacity(
+            200 + host.len()
+                + 3 * (req.bucket.len() + req.key.len() + extra)
+                + day.credential_encoded.len()
+                + names_len
+                + self.token_encoded.as_ref().map_or(0, |t| t.len() + 24),
+        );
+        url.push_str(self.endpoint.scheme());
+        url.push_str("://");
+        url.push_str(&host);
+        let path_start = url.len();
+        self.endpoint.write_path(&mut url, &req.bucket, &req.key);
+        let path_end = url.len();
+        let mut ranges: SmallVec<[[usize; 3]; 10]> = SmallVec::new();
+        let mut param = |url: &mut String, name: &str, encoded: bool, value: &str| {
+            url.push(if url.len() == path_end { '?' } else { '&' });
+            let start = url.len();
+            if encoded {
+                url.push_str(name);
+            } else {
+                encode_into(url, name, false);
+            }
+            url.push('=');
+            let eq = url.len();
+            if encoded {
+                url.push_str(value);
+            } else {
+                encode_into(url, value, false);
+            }
+            ranges.push([start, eq, url.len()]);
+        };
+        for (name, value) in req.operation.query().iter().flatten() {
+            match value {
+                OpValue::Str(v) => param(&mut url, name, false, v),
+                OpValue::Number(n) => {
+                    let mut buf = [0u8; 20];
+                    param(&mut url, name, true, format_u64(u64::from(*n), &mut buf));
+                }
+            }
+        }
+        for (name, value) in &req.query {
+            param(&mut url, name, false, value);
+        }
+        param(&mut url, "X-Amz-Algorithm", true, ALGORITHM);
+        param(&mut url, "X-Amz-Credential", true, &day.credential_encoded);
+        param(&mut url, "X-Amz-Date", true, amz_date);
+        param(&mut url, "X-Amz-Expires", true, expires);
+        let signed_start = url.len() + "&X-Amz-SignedHeaders=".len();
+        url.push_str("&X-Amz-SignedHeaders=");
+        for (i, (n, _)) in headers.iter().enumerate() {
+            if i > 0 {
+                url.push_str("%3B");
+            }
+            url.push_str(n);
+        }
+        ranges.push([
+            signed_start - "X-Amz-SignedHeaders=".len(),
+            signed_start,
+            url.len(),
+        ]);
+        let unsigned_end = url.len();
+        // The token follows the signature in the URL (as aws-sigv4 writes it) but is signed.
+        let token_range = self.token_encoded.as_deref().map(|t| {
+            url.push_str("&X-Amz-Security-Token=");
+            let v = url.len();
+            url.push_str(t);
+            [v - "X-Amz-Security-Token=".len(), v, url.len()]
+        });
+        ranges.extend(token_range);
+
+        let signature = {
+            let text = url.as_str();
+            let pair = |r: &[usize; 3]| (&text[r[0]..r[1] - 1], &text[r[1]..r[2]]);
+            let mut query: SmallVec<[(&str, &str); 10]> = SmallVec::new();
+            for r in &ranges {
+                query.push(pair(r));
+            }
+            query.sort_unstable();
+            let creq_hash = canonical_request_hash(&CanonicalParts {
+                method: req.operation.method().as_str(),
+                path: &text[path_start..path_end],
+                query: &query,
+                headers: &headers,
+            });
+            let mut hex = [0u8; 64];
+            hex_into_array(&mut hex, &creq_hash);
+            let sig = day.mac.sign(&[
+                ALGORITHM.as_bytes(),
+                b"\n",
+                amz_date.as_bytes(),
+                b"\n",
+                day.scope.as_bytes(),
+                b"\n",
+                &hex,
+            ]);
+            hex_into_array(&mut hex, &sig);
+            hex
+        };
+        let token = token_range.map(|r| url[r[0]..].to_owned());
+        url.truncate(unsigned_end);
+        url.push_str("&X-Amz-Signature=");
+        url.push_str(std::str::from_utf8(&signature).unwrap_or_default());
+        if let Some(t) = token {
+            url.push('&');
+            url.push_str(&t);
+        }
+
+        // Headers to send: as the caller named them, with normalized values; Host is the client's.
+        let mut send = OrderedPairs(Vec::with_capacity(req.headers.len()));
+        for (name, value) in &req.headers {
+            send.push(
+                name.clone(),
+                crate::canonical_request::normalize_header_value(value).into_owned(),
+            );
+        }
+        Ok(PresignedRequest {
+            method: req.operation.method(),
+            url: SignedUrl::from(url),
+            headers: send,
+            expires_at: window.expires_at,
+        })
+    }
+
+    /// The URL `req` would be signed for, without the SigV4 parameters: what another signer
+    /// (aws-sigv4) is given for the same request, in comparisons and diagnostics.
+    pub fn unsigned_url(&self, req: &PresignRequest) -> String {
+        let mut url = format!(
+            "{}://{}",
+            self.endpoint.scheme(),
+            self.endpoint.host_for(&req.bucket)
+        );
+        self.endpoint.write_path(&mut url, &req.bucket, &req.key);
+        let mut sep = '?';
+        let mut push = |url: &mut String, k: &str, v: &str| {
+            url.push(sep);
+            sep = '&';
+            encode_into(url, k, false);
+            url.push('=');
+            encode_into(url, v, false);
+        };
+        for (name, value) in req.operation.query().iter().flatten() {
+            match value {
+                OpValue::Str(v) => push(&mut url, name, v),
+                OpValue::Number(n) => push(&mut url, name, &n.to_string()),
+            }
+        }
+        for (k, v) in &req.query {
+            push(&mut url, k, v);
+        }
+        url
+    }
+}
+
+fn format_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Validity;
+    use std::time::Duration;
+    use time::macros::datetime;
+
+    fn presigner() -> Presigner {
+        Presigner::new(
+            Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+            Endpoint::aws("us-east-1").unwrap(),
+        )
+    }
+
+    #[test]
+    fn headers_are_checked() {
+        let p = presigner();
+        let e = p
+            .presign(&PresignRequest::put_object("bucket", "k").header("X-Custom", "1"))
+            .unwrap_err();
+        assert!(matches!(e, PresignError::UnsignableHeader { .. }), "{e}");
+        let e = p
+            .presign(&PresignRequest::put_object("bucket", "k").header("x-amz-date", "1"))
+            .unwrap_err();
+        assert!(matches!(e, PresignError::UnsignableHeader { .. }), "{e}");
+        let e = p
+            .presign(&PresignRequest::put_object("bucket", "k").meta("a", "é"))
+            .unwrap_err();
+        assert!(matches!(e, PresignError::InvalidValue { .. }), "{e}");
+        let e = p
+            .presign(
+                &PresignRequest::put_object("bucket", "k")
+                    .content_type("a")
+                    .header("content-type", "b"),
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("twice"));
+    }
+
+    #[test]
+    fn signed_put_carries_headers_and_expiry() {
+        let v = Validity::expires_in(Duration::from_secs(600))
+            .unwrap()
+            .signed_at(datetime!(2024-01-02 3:04:05 UTC))
+            .unwrap();
+        let r = presigner()
+            .presign(
+                &PresignRequest::put_object("bucket", "a b.mp4")
+                    .content_type("video/mp4")
+                    .meta("job", "42")
+                    .validity(v),
+            )
+            .unwrap();
+        assert_eq!(r.method(), http::Method::PUT);
+        let url = r.url().as_str();
+        assert!(url.starts_with(
+            "https://bucket.s3.us-east-1.amazonaws.com/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+        ));
+        assert!(url.contains("X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-job&"));
+        assert_eq!(r.expires_at(), datetime!(2024-01-02 3:14:05 UTC));
+        assert_eq!(r.headers().get("content-type"), Some("video/mp4"));
+        let d = r.to_descriptor().unwrap();
+        assert_eq!(d.url, url);
+        assert!(d.validate().is_ok());
+        assert!(!format!("{r:?}").contains(&url[url.len() - 64..]));
+    }
+
+    #[test]
+    fn only_put_and_post_become_descriptors() {
+        let p = presigner();
+        for req in [
+            PresignRequest::get_object("bucket", "k"),
+            PresignRequest::new(crate::S3Operation::DeleteObject, "bucket", "k"),
+            PresignRequest::new(crate::S3Operation::HeadObject, "bucket", "k"),
+        ] {
+            let e = p.presign(&req).unwrap().to_descriptor().unwrap_err();
+            assert!(matches!(e, PresignError::NotAnUpload { .. }), "{e}");
+            assert!(e.to_string().contains("not an upload target"), "{e}");
+        }
+        let create = p
+            .presign(&PresignRequest::create_multipart_upload("bucket", "k"))
+            .unwrap();
+        assert_eq!(
+            create.to_descriptor().unwrap().method,
+            signpost_wire::UploadMethod::Post
+        );
+    }
+
+    #[test]
+    fn session_token_is_signed_and_redacted() {
+        let p = Presigner::new(
+            Credentials::new("AKID", "SECRET").with_session_token("TOKEN/+="),
+            Endpoint::custom("http://127.0.0.1:9000", "us-east-1").unwrap(),
+        );
+        let r = p.presign(&PresignRequest::get_object("b", "k")).unwrap();
+        assert!(
+            r.url()
+                .as_str()
+                .ends_with("&X-Amz-Security-Token=TOKEN%2F%2B%3D")
+        );
+        assert!(!format!("{r:?}").contains("TOKEN"));
+        assert!(!format!("{p:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn bucket_operations_have_no_key() {
+        let p = presigner();
+        let e = p
+            .presign(&PresignRequest::new(
+                crate::S3Operation::HeadBucket,
+                "bucket",
+                "k",
+            ))
+            .unwrap_err();
+        assert!(matches!(e, PresignError::KeyOnBucketOperation), "{e}");
+    }
+}

@@ -1,0 +1,265 @@
+//! The request funnel: every HTTP request an upload makes goes through [`Funnel::send`], which
+//! owns what all of them need: retries (backoff with jitter, `Retry-After`, never past the
+//! target's expiry, never on a 4xx other than 429/SlowDown), the stall watchdog, the
+//! `Expect: 100-continue` hold after a cut connection, progress metering, and the mapping of
+//! answers to errors. PUT, POST and multipart only describe their requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
+use signpost_wire::QueryAuth;
+use signpost_wire::s3_xml::ErrorResponse;
+use time::OffsetDateTime;
+
+use crate::body::{Attempt, FailSlot, FileRangeBody, Payload};
+use crate::error::{Refusal, TransportError, UploadError};
+use crate::plan::Target;
+use crate::progress::{AttemptMeter, Meter};
+use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+
+/// One request, described: the funnel sends it as many times as needed.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub(crate) method: Method,
+    pub(crate) target: &'a Target,
+    pub(crate) headers: HeaderMap,
+    pub(crate) payload: Payload,
+    /// Statuses that mean success.
+    pub(crate) expected: &'a [u16],
+}
+
+/// An accepted answer: status, headers and (bounded) body.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+    pub(crate) attempts: u32,
+}
+
+impl Answer {
+    /// The `ETag` header, when the server sent one.
+    pub(crate) fn etag(&self) -> Option<String> {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+/// The HTTP client and the settings every request shares.
+#[derive(Clone, Debug)]
+pub(crate) struct Funnel {
+    pub(crate) client: reqwest::Client,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) stall_timeout: Duration,
+    pub(crate) expect_continue_timeout: Duration,
+}
+
+/// Answers are small XML documents; more than this is not read.
+const MAX_ANSWER: usize = 1 << 20;
+
+impl Funnel {
+    /// Sends `req` until the answer is expected, a failure is final, attempts run out, or the
+    /// target would expire before the next try.
+    pub(crate) async fn send(
+        &self,
+        req: &Request<'_>,
+        meter: &Meter,
+    ) -> Result<Answer, UploadError> {
+        let mut attempt = 0u32;
+        // After a connection failure, ask before sending: a server that refuses without reading
+        // the body (bad signature, expired URL, a POST field its policy forbids) closes the
+        // connection while we write, and its answer is lost; with `Expect: 100-continue` and the
+        // file held back (after a POST's fields) it is read instead.
+        let mut hold = None;
+        loop {
+            attempt += 1;
+            let am = AttemptMeter::new(meter);
+            let fail: FailSlot = Arc::default();
+            let ctx = Attempt {
+                meter: Arc::clone(&am),
+                fail: Arc::clone(&fail),
+                hold,
+            };
+            let request = self.build(req, &ctx, hold.is_some()).await?;
+            let mut retry_after = None;
+            let err = match self.watch(request, &am).await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    let body = read_capped(resp, MAX_ANSWER).await;
+                    if req.expected.contains(&status) {
+                        return Ok(Answer {
+                            status,
+                            headers,
+                            body,
+                            attempts: attempt,
+                        });
+                    }
+                    retry_after = headers
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let refusal = refusal(req.target, status, &body);
+                    let retryable =
+                        is_retryable_status(status, refusal.s3.as_ref().map(|e| e.code.as_str()));
+                    let e = UploadError::Refused {
+                        refusal: Box::new(refusal),
+                        expected: req.expected.to_vec(),
+                        attempts: attempt,
+                    };
+                    if !retryable {
+                        am.rollback();
+                        return Err(e);
+                    }
+                    e
+                }
+                Err(source) => {
+                    if let Some(file_error) = fail.lock().ok().and_then(|mut s| s.take()) {
+                        am.rollback();
+                        return Err(file_error);
+                    }
+                    // Held less than the stall timeout, which would otherwise end the attempt.
+                    hold = Some(self.expect_continue_timeout.min(self.stall_timeout / 2));
+                    UploadError::Transport {
+                        host: host_of(req.target.url.as_str()),
+                        attempts: attempt,
+                        source,
+                    }
+                }
+            };
+            am.rollback();
+            if attempt >= self.retry.max_attempts {
+                return Err(err);
+            }
+            let wait = self.retry.backoff(attempt, retry_after);
+            if let Some(expires_at) = req.target.expires_at
+                && OffsetDateTime::now_utc() + wait >= expires_at
+            {
+                return Err(UploadError::ExpiredWhileRetrying {
+                    what: req.target.kind,
+                    expires_at,
+                    attempts: attempt,
+                    last: Box::new(err),
+                });
+            }
+            tracing::warn!(
+                url = %req.target.url,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                error = %err,
+                "retrying the {}",
+                req.target.kind
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt's request: the file reopened, `Content-Length` exact, `Expect` when holding.
+    async fn build(
+        &self,
+        req: &Request<'_>,
+        attempt: &Attempt,
+        holding: bool,
+    ) -> Result<reqwest::RequestBuilder, UploadError> {
+        let mut headers = req.headers.clone();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(req.payload.len()));
+        let rb = self
+            .client
+            .request(req.method.clone(), req.target.url.as_str());
+        Ok(match &req.payload {
+            Payload::Empty => rb.headers(headers),
+            Payload::Bytes(b) => rb.headers(headers).body(b.clone()),
+            Payload::File(slice) => {
+                if holding {
+                    headers.insert(
+                        reqwest::header::EXPECT,
+                        HeaderValue::from_static("100-continue"),
+                    );
+                }
+                let body = FileRangeBody::open(slice, attempt).await?;
+                rb.headers(headers).body(reqwest::Body::wrap(body))
+            }
+        })
+    }
+
+    /// Sends, abandoning the attempt when nothing moves for the stall timeout.
+    async fn watch(
+        &self,
+        request: reqwest::RequestBuilder,
+        am: &AttemptMeter,
+    ) -> Result<reqwest::Response, TransportError> {
+        let send = request.send();
+        tokio::pin!(send);
+        let tick =
+            (self.stall_timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(1));
+        let mut interval = tokio::time::interval(tick);
+        loop {
+            tokio::select! {
+                r = &mut send => {
+                    // reqwest names the URL in its errors; the signature must not be shown.
+                    return r.map_err(|e| TransportError::Http(e.without_url()));
+                }
+                _ = interval.tick() => {
+                    let idle = am.idle();
+                    if idle > self.stall_timeout {
+                        return Err(TransportError::Stalled { idle });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a refusal says, with what the request itself tells about its cause.
+fn refusal(target: &Target, status: u16, body: &str) -> Refusal {
+    let s3 = ErrorResponse::parse(body);
+    let body_excerpt = if s3.is_none() {
+        body.chars().take(200).collect::<String>().trim().to_owned()
+    } else {
+        String::new()
+    };
+    // The bug that started this project: a presigned URL whose query string (and so its
+    // signature) was lost on the way.
+    let note = (matches!(status, 401 | 403)
+        && target.signed_by_query
+        && matches!(QueryAuth::from_url(target.url.as_str()), Ok(None)))
+    .then_some(
+        "the URL carries no signature (no X-Amz-* query parameters): if it was presigned, its query string was lost on the way",
+    );
+    Refusal {
+        status,
+        s3,
+        body_excerpt,
+        note,
+    }
+}
+
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_owned(),
+            })
+        })
+        .unwrap_or_else(|| "the server".into())
+}
+
+/// Reads at most `cap` bytes of a response body.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> String {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = cap.saturating_sub(out.len());
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= cap {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

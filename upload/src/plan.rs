@@ -1,0 +1,354 @@
+//! Plan, then execute. [`UploadPlan::new`] turns a descriptor and a file into everything the
+//! executor needs, worked out once and checked before a byte is sent (the pre-flight): each
+//! URL's expiry, the POST form's fields as they will be sent and their framing, the policy's
+//! verdict on them, the parts and their byte ranges, S3's size limits. The executor then only
+//! sends.
+//!
+//! A runner learns in milliseconds what S3 would say after gigabytes.
+
+use std::path::Path;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use signpost_wire::limits::MAX_PUT_SIZE;
+use signpost_wire::{
+    OrderedPairs, PolicyDocument, PolicyViolation, QueryAuth, RunnerJobCustomUpload, SignedUrl,
+    UploadMethod,
+};
+use time::OffsetDateTime;
+
+use crate::error::{TargetKind, UploadError};
+use crate::form::{Framing, framing};
+use crate::source::FileSource;
+
+/// Per-upload choices.
+#[derive(Clone, Default)]
+pub struct UploadOptions {
+    /// Called as bytes go out.
+    pub progress: Option<crate::progress::ProgressFn>,
+    /// The file name sent in a POST's file part and substituted for `${filename}` in its key;
+    /// default: the path's file name.
+    pub file_name: Option<String>,
+    /// The Content-Type of a POST's `Content-Type` field (checked against the policy) or of a PUT
+    /// (which must agree with a signed one).
+    pub content_type: Option<String>,
+    /// Send without the pre-flight checks (expiry, policy, size limits) and without giving up
+    /// at the URL's expiry, to hear the server's own verdict. For diagnostics and negative
+    /// tests; a runner leaves this off.
+    pub skip_preflight: bool,
+}
+
+impl std::fmt::Debug for UploadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadOptions")
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("skip_preflight", &self.skip_preflight)
+            .finish()
+    }
+}
+
+/// One URL of the plan: which one it is and when it expires, read from its query once.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub(crate) url: SignedUrl,
+    pub(crate) kind: TargetKind,
+    /// After this the server refuses it; retries never start past it.
+    pub(crate) expires_at: Option<OffsetDateTime>,
+    /// Authorized by a query-string signature (everything but a POST form).
+    pub(crate) signed_by_query: bool,
+}
+
+/// One part of a multipart plan: its number, its bytes of the file, its URL.
+#[derive(Clone, Debug)]
+pub(crate) struct PartPlan {
+    pub(crate) number: u32,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) target: Target,
+}
+
+/// What the executor sends.
+#[derive(Clone)]
+pub(crate) enum Shape {
+    Put {
+        target: Target,
+        headers: HeaderMap,
+    },
+    Post {
+        target: Target,
+        headers: HeaderMap,
+        framing: Framing,
+    },
+    Multipart {
+        parts: Vec<PartPlan>,
+        complete: Target,
+        abort: Target,
+    },
+}
+
+/// A descriptor and a file, validated and worked out: what will be sent where, before anything
+/// is. Made by [`Uploader::plan`](crate::Uploader::plan), run by
+/// [`Uploader::execute`](crate::Uploader::execute).
+#[derive(Clone)]
+pub struct UploadPlan {
+    pub(crate) source: FileSource,
+    pub(crate) shape: Shape,
+    pub(crate) expected: Vec<u16>,
+    pub(crate) progress: Option<crate::progress::ProgressFn>,
+}
+
+impl std::fmt::Debug for UploadPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadPlan")
+            .field("source", &self.source)
+            .field("shape", &self.shape)
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Put { target, .. } => write!(f, "PUT {}", target.url),
+            Shape::Post { target, .. } => write!(f, "POST {}", target.url),
+            Shape::Multipart { parts, .. } => write!(f, "multipart, {} parts", parts.len()),
+        }
+    }
+}
+
+impl UploadPlan {
+    /// Validates `job`, checks the file at `path`, and (unless `opts.skip_preflight`) refuses
+    /// what S3 would refuse, judged at `now`.
+    pub fn new(
+        job: &RunnerJobCustomUpload,
+        path: &Path,
+        opts: &UploadOptions,
+        now: OffsetDateTime,
+    ) -> Result<Self, UploadError> {
+        job.validate()?;
+        let source = FileSource::open(path)?;
+        let check = !opts.skip_preflight;
+        let target = |url: &SignedUrl, kind| -> Result<Target, UploadError> {
+            let expires_at = if check {
+                let q = QueryAuth::from_url(url.as_str())
+                    .map_err(|source| UploadError::MalformedUrl { what: kind, source })?;
+                q.map(|q| q.expires_at())
+            } else {
+                None
+            };
+            if let Some(expires_at) = expires_at
+                && now > expires_at
+            {
+                return Err(UploadError::Expired {
+                    what: kind,
+                    expires_at,
+                });
+            }
+            Ok(Target {
+                url: url.clone(),
+                kind,
+                expires_at,
+                signed_by_query: kind != TargetKind::FormUrl,
+            })
+        };
+        let len = source.len();
+        let shape = match (&job.multipart, job.method) {
+            (Some(mp), _) => {
+                // Not a question for the server: without enough part URLs there is nothing to
+                // send, whatever the options.
+                if len > mp.capacity() {
+                    return Err(UploadError::TooLargeForPlan {
+                        size: len,
+                        parts: mp.parts.len(),
+                        part_size: mp.part_size,
+                        capacity: mp.capacity(),
+                    });
+                }
+                let needed = mp.parts_needed(len) as u32;
+                let mut parts = Vec::with_capacity(needed as usize);
+                for number in 1..=needed {
+                    let offset = u64::from(number - 1) * mp.part_size;
+                    parts.push(PartPlan {
+                        number,
+                        offset,
+                        len: mp.part_size.min(len - offset.min(len)),
+                        target: target(&mp.parts[number as usize - 1], TargetKind::Part(number))?,
+                    });
+                }
+                Shape::Multipart {
+                    parts,
+                    complete: target(&job.url, TargetKind::Complete)?,
+                    // Needed after a failure, when an error here would hide the first one.
+                    abort: target(&mp.abort_url, TargetKind::Abort).unwrap_or(Target {
+                        url: mp.abort_url.clone(),
+                        kind: TargetKind::Abort,
+                        expires_at: None,
+                        signed_by_query: true,
+                    }),
+                }
+            }
+            (None, UploadMethod::Put) => {
+                if check && len > MAX_PUT_SIZE {
+                    return Err(UploadError::TooLargeForPut { size: len });
+                }
+                let mut headers = header_map(&job.headers)?;
+                if let Some(ct) = &opts.content_type {
+                    if check
+                        && let Some(signed) = job.headers.get("content-type")
+                        && signed != ct
+                    {
+                        return Err(UploadError::ContentTypeConflict {
+                            given: ct.clone(),
+                            signed: signed.to_owned(),
+                        });
+                    }
+                    headers.insert(CONTENT_TYPE, header_value("Content-Type", ct)?);
+                }
+                Shape::Put {
+                    target: target(&job.url, TargetKind::PresignedUrl)?,
+                    headers,
+                }
+            }
+            (None, UploadMethod::Post) => {
+                let file_name = opts.file_name.clone().unwrap_or_else(|| source.file_name());
+                let ct = opts.content_type.as_deref();
+                if check && ct.is_some() && job.fields.get("content-type").is_none() {
+                    return Err(UploadError::ContentTypeNotInForm);
+                }
+                let fields = effective_fields(&job.fields, &file_name, ct);
+                let mut target = target(&job.url, TargetKind::FormUrl)?;
+                if check && let Some(policy_b64) = job.fields.get("policy") {
+                    let policy = PolicyDocument::from_base64(policy_b64)?;
+                    match policy.check_form(fields.iter(), None, Some(len), Some(now)) {
+                        Ok(()) => {}
+                        Err(PolicyViolation::Expired { expiration }) => {
+                            return Err(UploadError::Expired {
+                                what: TargetKind::PostPolicy,
+                                expires_at: expiration,
+                            });
+                        }
+                        Err(violation) => return Err(UploadError::Policy { violation }),
+                    }
+                    target.expires_at = Some(match target.expires_at {
+                        Some(t) => t.min(policy.expiration),
+                        None => policy.expiration,
+                    });
+                }
+                let file_type = fields
+                    .get("content-type")
+                    .unwrap_or("application/octet-stream");
+                let framing = framing(&fields, &file_name, file_type);
+                let mut headers = header_map(&job.headers)?;
+                headers.insert(
+                    CONTENT_TYPE,
+                    header_value("Content-Type", &framing.content_type)?,
+                );
+                Shape::Post {
+                    target,
+                    headers,
+                    framing,
+                }
+            }
+        };
+        Ok(UploadPlan {
+            source,
+            shape,
+            expected: job.expected_status_codes.clone(),
+            progress: opts.progress.clone(),
+        })
+    }
+
+    /// The file.
+    pub fn source(&self) -> &FileSource {
+        &self.source
+    }
+
+    /// `PUT`, `POST` or `multipart`.
+    pub fn kind(&self) -> &'static str {
+        match self.shape {
+            Shape::Put { .. } => "PUT",
+            Shape::Post { .. } => "POST",
+            Shape::Multipart { .. } => "multipart",
+        }
+    }
+
+    /// Parts to send (1 for PUT and POST).
+    pub fn part_count(&self) -> usize {
+        match &self.shape {
+            Shape::Multipart { parts, .. } => parts.len(),
+            _ => 1,
+        }
+    }
+
+    /// The earliest expiry among the URLs (and policy) the upload needs, when known.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        let all: Vec<Option<OffsetDateTime>> = match &self.shape {
+            Shape::Put { target, .. } | Shape::Post { target, .. } => vec![target.expires_at],
+            Shape::Multipart {
+                parts, complete, ..
+            } => parts
+                .iter()
+                .map(|p| p.target.expires_at)
+                .chain([complete.expires_at])
+                .collect(),
+        };
+        all.into_iter().flatten().min()
+    }
+
+    /// Bytes sent over the wire by one successful attempt of everything (file bytes, and a POST
+    /// form's framing).
+    pub fn wire_bytes(&self) -> u64 {
+        match &self.shape {
+            Shape::Post { framing, .. } => {
+                self.source.len() + (framing.prefix.len() + framing.suffix.len()) as u64
+            }
+            _ => self.source.len(),
+        }
+    }
+}
+
+/// The form fields as they will be sent: `${filename}` in `key` replaced by the file name (as
+/// S3 does), `Content-Type` replaced by the caller's, if given.
+fn effective_fields(
+    fields: &OrderedPairs,
+    file_name: &str,
+    content_type: Option<&str>,
+) -> OrderedPairs {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let v = if k.eq_ignore_ascii_case("key") {
+                v.replace("${filename}", file_name)
+            } else if k.eq_ignore_ascii_case("content-type")
+                && let Some(ct) = content_type
+            {
+                ct.to_owned()
+            } else {
+                v.to_owned()
+            };
+            (k.to_owned(), v)
+        })
+        .collect()
+}
+
+fn header_value(name: &str, v: &str) -> Result<HeaderValue, UploadError> {
+    HeaderValue::from_str(v).map_err(|e| UploadError::InvalidHeader {
+        name: name.to_owned(),
+        source: e.into(),
+    })
+}
+
+fn header_map(pairs: &OrderedPairs) -> Result<HeaderMap, UploadError> {
+    let mut h = HeaderMap::with_capacity(pairs.len());
+    for (k, v) in pairs.iter() {
+        let name =
+            HeaderName::from_bytes(k.as_bytes()).map_err(|e| UploadError::InvalidHeader {
+                name: k.to_owned(),
+                source: e.into(),
+            })?;
+        h.insert(name, header_value(k, v)?);
+    }
+    Ok(h)
+}

@@ -1,0 +1,48 @@
+//! A POST form (S3's browser-based upload): `multipart/form-data`, the fields in order, the file
+//! part last (S3 ignores fields after the file), with an exact `Content-Length`.
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use signpost_wire::s3_xml::{PostResponse, parse};
+
+use crate::body::{FileSlice, Payload};
+use crate::error::UploadError;
+use crate::form::Framing;
+use crate::funnel::{Funnel, Request};
+use crate::outcome::UploadOutcome;
+use crate::plan::{Target, UploadPlan};
+use crate::progress::Meter;
+
+pub(crate) async fn post(
+    funnel: &Funnel,
+    plan: &UploadPlan,
+    target: &Target,
+    headers: &HeaderMap,
+    framing: &Framing,
+    meter: &Meter,
+) -> Result<UploadOutcome, UploadError> {
+    let source = &plan.source;
+    let request = Request {
+        method: Method::POST,
+        target,
+        headers: headers.clone(),
+        payload: Payload::File(FileSlice {
+            path: source.path().to_owned(),
+            offset: 0,
+            len: source.len(),
+            to_end: true,
+            before: framing.prefix.clone(),
+            after: framing.suffix.clone(),
+        }),
+        expected: &plan.expected,
+    };
+    let answer = funnel.send(&request, meter).await?;
+    // With success_action_status=201 S3 describes the object (Garage calls the root PostObject).
+    let post_response = parse::<PostResponse>(&answer.body).ok();
+    let etag = answer
+        .etag()
+        .or_else(|| post_response.as_ref().and_then(|p| p.etag.clone()));
+    let mut outcome = UploadOutcome::new(answer.status, source.len(), answer.attempts, etag);
+    outcome.post_response = post_response;
+    Ok(outcome)
+}
