@@ -31,12 +31,13 @@ enum Command {
     Roundtrip(cmd::roundtrip::RoundtripArgs),
 }
 
-/// `SIGNPOST_LOG` (default `warn`). The embedded server's S3 library logs every refusal as an
-/// error and, at debug, the signatures it compared; it stays silent unless `SIGNPOST_LOG` names
-/// it (`SIGNPOST_LOG=debug,s3s=debug`). The server's own refusal lines are at debug.
-fn log_filter() -> tracing_subscriber::EnvFilter {
+/// `SIGNPOST_LOG`, by default `warn` (`error` for `roundtrip`, whose table reports the retries
+/// and refusals it provokes on purpose). The embedded server's S3 library logs every refusal as
+/// an error and, at debug, the signatures it compared; it stays silent unless `SIGNPOST_LOG`
+/// names it (`SIGNPOST_LOG=debug,s3s=debug`). The server's own refusal lines are at debug.
+fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
-    let spec = std::env::var("SIGNPOST_LOG").unwrap_or_else(|_| "warn".into());
+    let spec = std::env::var("SIGNPOST_LOG").unwrap_or_else(|_| default.into());
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn"));
     match "s3s=off".parse() {
         Ok(quiet) if !spec.contains("s3s") => filter.add_directive(quiet),
@@ -47,7 +48,10 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+        .with_env_filter(log_filter(match cli.command {
+            Command::Roundtrip(_) => "error",
+            _ => "warn",
+        }))
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Runtime::new() {

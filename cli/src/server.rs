@@ -144,13 +144,13 @@ impl Drop for EmbeddedServer {
     }
 }
 
-/// A refusal is the server doing its job (a bad signature, an expired URL): it is logged at
-/// debug, where `SIGNPOST_LOG=debug` finds it; a server error at warn. The query string, which
-/// holds the signature, is never logged.
+/// A refusal is the server doing its job (a bad signature, an expired URL, an operation s3s-fs
+/// does not implement): it is logged at debug, where `SIGNPOST_LOG=debug` finds it; a failure of
+/// the server itself at warn. The query string, which holds the signature, is never logged.
 fn log_answer(method: &hyper::Method, path: &str, status: hyper::StatusCode) {
-    if status.is_server_error() {
+    if status.is_server_error() && status != hyper::StatusCode::NOT_IMPLEMENTED {
         tracing::warn!(%method, path, %status, "the embedded S3 server failed a request");
-    } else if status.is_client_error() {
+    } else if status.is_client_error() || status.is_server_error() {
         tracing::debug!(%method, path, %status, "the embedded S3 server refused a request");
     }
 }

@@ -67,4 +67,4 @@ pub use presigner::Presigner;
 pub use request::{PresignRequest, PresignedRequest};
 pub use signpost_wire;
 pub use validity::Validity;
-pub use verify::{Verifier, VerifyError};
+pub use verify::{BodyRules, VerifiedForm, VerifiedRequest, Verifier, VerifyError};

@@ -34,6 +34,48 @@ pub(crate) fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
     out.push_str(&s[start..]);
 }
 
+/// Appends `UriEncode(bytes)`: like [`encode_into`] for bytes that need not be UTF-8 (a
+/// percent-decoded path).
+pub(crate) fn encode_bytes_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
+    for &b in bytes {
+        if is_unreserved(b) || (keep_slash && b == b'/') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX_UPPER[usize::from(b >> 4)] as char);
+            out.push(HEX_UPPER[usize::from(b & 15)] as char);
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (and, in a query, `+` as a space); `None` for a `%` not followed by two
+/// hex digits, which S3 refuses.
+pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                let hi = hex(*b.get(i + 1)?)?;
+                let lo = hex(*b.get(i + 2)?)?;
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            b'+' if plus_is_space => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
 /// `UriEncode(s)` with `/` encoded too: for query names and values.
 pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
@@ -96,7 +138,26 @@ mod tests {
         assert_eq!(std::str::from_utf8(&fast).unwrap(), slow);
     }
 
+    #[test]
+    fn strict_decoding() {
+        assert_eq!(percent_decode("a%2Fb+c", true).unwrap(), b"a/b c");
+        assert_eq!(percent_decode("a%2fb+c", false).unwrap(), b"a/b+c");
+        assert_eq!(percent_decode("%c3%A9", false).unwrap(), "é".as_bytes());
+        assert!(percent_decode("a%2", false).is_none());
+        assert!(percent_decode("a%zz", false).is_none());
+        let mut s = String::new();
+        encode_bytes_into(&mut s, b"a/b \xff~", true);
+        assert_eq!(s, "a/b%20%FF~");
+    }
+
     proptest! {
+        #[test]
+        fn decoding_undoes_encoding(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let mut e = String::new();
+            encode_bytes_into(&mut e, &bytes, false);
+            prop_assert_eq!(percent_decode(&e, true).unwrap(), bytes);
+        }
+
         #[test]
         fn matches_percent_decoding(s in "\\PC{0,40}") {
             let e = encode(&s);

@@ -72,9 +72,14 @@ fn query_auth_example_url_canonical_request_and_string_to_sign() {
         Credentials::new(s(&f, "access_key_id"), s(&f, "secret_access_key")),
         "us-east-1",
     );
-    assert_eq!(v.verify_presigned("GET", s(&f, "url"), &[], at), Ok(()));
+    let host = [("Host", "examplebucket.s3.amazonaws.com")];
+    let ok = v.verify_presigned("GET", s(&f, "url"), &host, at).unwrap();
+    assert_eq!(ok.path(), "/test.txt");
     let late = at + time::Duration::seconds(86401);
-    assert!(v.verify_presigned("GET", s(&f, "url"), &[], late).is_err());
+    assert!(
+        v.verify_presigned("GET", s(&f, "url"), &host, late)
+            .is_err()
+    );
 }
 
 #[test]
@@ -114,15 +119,16 @@ fn post_policy_example_parse_and_verify() {
         "us-east-1",
     );
     let at = parse_rfc3339(s(&f, "verify_at")).unwrap();
-    assert_eq!(
-        v.verify_post(s(&f, "url"), pairs.iter().copied(), 1000, at),
-        Ok(())
-    );
+    let form = v
+        .verify_post(s(&f, "url"), pairs.iter().copied(), at)
+        .unwrap();
+    assert_eq!(form.key, "user/user1/MyPhoto.jpg");
+    assert!(form.body.check_complete(1000, None).is_ok());
     // A key outside user/user1/ is refused by the policy.
     let mut moved = pairs.clone();
     moved[0].1 = "user/user2/MyPhoto.jpg";
     let e = v
-        .verify_post(s(&f, "url"), moved.iter().copied(), 1000, at)
+        .verify_post(s(&f, "url"), moved.iter().copied(), at)
         .unwrap_err();
     assert!(e.to_string().contains("$key"), "{e}");
 }

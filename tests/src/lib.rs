@@ -4,6 +4,8 @@
 //! with a temporary directory and fresh credentials. With `SIGNPOST_TEST_ENDPOINT` set, the
 //! tests run against that server instead (MinIO, Garage, AWS), with the `AWS_*` credentials.
 
+pub mod raw;
+
 use signpost::server::{EmbeddedServer, ServeOptions};
 use signpost_presign::{Credentials, Endpoint, Presigner};
 

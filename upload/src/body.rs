@@ -3,8 +3,9 @@
 //! (a POST form's framing). Every payload has an exact length, so requests carry
 //! `Content-Length`, never chunked encoding (S3 refuses chunked PUTs).
 //!
-//! A file slice is read in chunks as the connection takes them, by a [`FileRangeBody`] opened
-//! afresh for each attempt; memory stays at a chunk or two whatever the file's size.
+//! A file slice is read by a [`FileRangeBody`] opened afresh for each attempt: a reader on the
+//! blocking pool reads ahead at most [`READ_AHEAD`] chunks of [`CHUNK`] bytes, so reading the disk
+//! overlaps writing the socket, and memory stays at a few chunks whatever the file's size.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,15 +13,17 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::mpsc;
 
 use crate::error::{FileChange, UploadError};
 use crate::progress::AttemptMeter;
 
 /// How much of the file one read takes.
-pub(crate) const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 512 * 1024;
+/// Chunks read but not yet sent, at most.
+pub(crate) const READ_AHEAD: usize = 2;
 
 /// Where a body failure is left for the sender to find (reqwest wraps body errors opaquely).
 pub(crate) type FailSlot = Arc<Mutex<Option<UploadError>>>;
@@ -69,27 +72,73 @@ pub(crate) struct FileSlice {
     pub(crate) after: Bytes,
 }
 
+/// What the reader hands the body.
+enum Chunk {
+    Data(Bytes),
+    Changed(FileChange),
+    Failed(std::io::Error),
+}
+
+/// Reads `len` bytes from `offset` and sends them in chunks; with `to_end`, checks that the file
+/// ends there before the last chunk goes out, so a server never receives a complete body from a
+/// file that is still being written. Stops when the body is dropped (the channel closes).
+fn read_ahead(mut file: std::fs::File, len: u64, to_end: bool, tx: mpsc::Sender<Chunk>) {
+    use std::io::Read;
+    let mut remaining = len;
+    while remaining > 0 {
+        let want = remaining.min(CHUNK as u64);
+        let mut buf = Vec::with_capacity(want as usize);
+        // `read_to_end` on a `take` fills the spare capacity without zeroing it first.
+        let got = match (&mut file).take(want).read_to_end(&mut buf) {
+            Ok(n) => n as u64,
+            Err(e) => {
+                let _ = tx.blocking_send(Chunk::Failed(e));
+                return;
+            }
+        };
+        if got < want {
+            let missing = remaining - got;
+            let _ = tx.blocking_send(Chunk::Changed(FileChange::Shrank { missing }));
+            return;
+        }
+        remaining -= got;
+        if remaining == 0 && to_end {
+            let mut probe = [0u8; 1];
+            match file.read(&mut probe) {
+                Ok(0) => {}
+                Ok(_) => {
+                    let _ = tx.blocking_send(Chunk::Changed(FileChange::Grew));
+                    return;
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Chunk::Failed(e));
+                    return;
+                }
+            }
+        }
+        if tx.blocking_send(Chunk::Data(Bytes::from(buf))).is_err() {
+            return;
+        }
+    }
+}
+
 pub(crate) struct FileRangeBody {
     prefix: Option<Bytes>,
     suffix: Option<Bytes>,
-    file: tokio::fs::File,
+    chunks: mpsc::Receiver<Chunk>,
     path: PathBuf,
     /// File bytes still to send.
     remaining: u64,
-    /// Check, once the range is read, that the file has nothing more (a whole-file body).
-    check_eof: bool,
     len: u64,
-    buf: Option<BytesMut>,
     /// Nothing is sent until this fires (see [`Attempt::hold`]).
     hold: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// The last chunk, held back until the end-of-file probe answers.
-    stash: Option<Bytes>,
     meter: Arc<AttemptMeter>,
     fail: FailSlot,
 }
 
 impl FileRangeBody {
-    /// Opens the slice's file read-only and positions it at the slice's start.
+    /// Opens the slice's file read-only, positions it at the slice's start, and starts reading
+    /// ahead.
     pub(crate) async fn open(slice: &FileSlice, attempt: &Attempt) -> Result<Self, UploadError> {
         use tokio::io::AsyncSeekExt;
         let unreadable = |source| UploadError::FileUnreadable {
@@ -104,66 +153,33 @@ impl FileRangeBody {
                 .await
                 .map_err(unreadable)?;
         }
+        let file = file.into_std().await;
+        let (tx, chunks) = mpsc::channel(READ_AHEAD);
+        let (len, to_end) = (slice.len, slice.to_end);
+        tokio::task::spawn_blocking(move || read_ahead(file, len, to_end, tx));
         let nonempty = |b: &Bytes| (!b.is_empty()).then(|| b.clone());
         Ok(FileRangeBody {
             len: slice.before.len() as u64 + slice.len + slice.after.len() as u64,
             prefix: nonempty(&slice.before),
             suffix: nonempty(&slice.after),
-            file,
+            chunks,
             path: slice.path.clone(),
             remaining: slice.len,
-            check_eof: slice.to_end,
-            buf: None,
             hold: attempt.hold.map(|d| Box::pin(tokio::time::sleep(d))),
-            stash: None,
             meter: Arc::clone(&attempt.meter),
             fail: Arc::clone(&attempt.fail),
         })
     }
 
-    fn failed(&self, change: FileChange) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let detail = change.to_string();
+    /// Leaves the failure for the sender (reqwest wraps body errors opaquely) and ends the body.
+    fn failed(&mut self, error: UploadError) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let detail = error.to_string();
         if let Ok(mut slot) = self.fail.lock() {
-            *slot = Some(UploadError::FileChanged {
-                path: self.path.clone(),
-                change,
-            });
+            *slot = Some(error);
         }
+        self.remaining = 0;
+        self.suffix = None;
         Poll::Ready(Some(Err(BodyError(detail))))
-    }
-
-    fn poll_probe(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let mut probe = [0u8; 1];
-        let mut rb = ReadBuf::new(&mut probe);
-        match ready!(Pin::new(&mut self.file).poll_read(cx, &mut rb)) {
-            Ok(()) if !rb.filled().is_empty() => {
-                self.stash = None;
-                self.failed(FileChange::Grew)
-            }
-            Ok(()) => {
-                let last = self.stash.take().unwrap_or_default();
-                self.meter.add(last.len() as u64);
-                Poll::Ready(Some(Ok(Frame::data(last))))
-            }
-            Err(e) => {
-                self.stash = None;
-                self.read_error(e)
-            }
-        }
-    }
-
-    fn read_error(&self, e: std::io::Error) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let msg = e.to_string();
-        if let Ok(mut slot) = self.fail.lock() {
-            *slot = Some(UploadError::FileUnreadable {
-                path: self.path.clone(),
-                source: e,
-            });
-        }
-        Poll::Ready(Some(Err(BodyError(msg))))
     }
 }
 
@@ -199,38 +215,26 @@ impl Body for FileRangeBody {
             this.hold = None;
             this.meter.touch();
         }
-        if this.stash.is_some() {
-            return this.poll_probe(cx);
-        }
         if this.remaining > 0 {
-            let want = (this.remaining.min(CHUNK as u64)) as usize;
-            let buf = this.buf.get_or_insert_with(|| BytesMut::zeroed(want));
-            let filled = {
-                let mut rb = ReadBuf::new(&mut buf[..]);
-                match ready!(Pin::new(&mut this.file).poll_read(cx, &mut rb)) {
-                    Ok(()) => rb.filled().len(),
-                    Err(e) => {
-                        this.buf = None;
-                        return this.read_error(e);
-                    }
+            let path = this.path.clone();
+            return match ready!(this.chunks.poll_recv(cx)) {
+                Some(Chunk::Data(b)) => {
+                    this.remaining -= b.len() as u64;
+                    this.meter.add(b.len() as u64);
+                    Poll::Ready(Some(Ok(Frame::data(b))))
+                }
+                Some(Chunk::Changed(change)) => {
+                    this.failed(UploadError::FileChanged { path, change })
+                }
+                Some(Chunk::Failed(source)) => {
+                    this.failed(UploadError::FileUnreadable { path, source })
+                }
+                None => {
+                    let missing = this.remaining;
+                    let change = FileChange::Shrank { missing };
+                    this.failed(UploadError::FileChanged { path, change })
                 }
             };
-            let mut chunk = this.buf.take().unwrap_or_default();
-            if filled == 0 {
-                return this.failed(FileChange::Shrank {
-                    missing: this.remaining,
-                });
-            }
-            chunk.truncate(filled);
-            this.remaining -= filled as u64;
-            if this.remaining == 0 && this.check_eof {
-                // Hold the last chunk back until a probe shows the file has nothing more, so the
-                // server never completes an object from a file that was still being written.
-                this.stash = Some(chunk.freeze());
-                return this.poll_probe(cx);
-            }
-            this.meter.add(filled as u64);
-            return Poll::Ready(Some(Ok(Frame::data(chunk.freeze()))));
         }
         if let Some(s) = this.suffix.take() {
             this.meter.add(s.len() as u64);
@@ -240,10 +244,7 @@ impl Body for FileRangeBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.prefix.is_none()
-            && self.remaining == 0
-            && self.stash.is_none()
-            && self.suffix.is_none()
+        self.prefix.is_none() && self.remaining == 0 && self.suffix.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

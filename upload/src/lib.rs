@@ -53,6 +53,7 @@ mod plan;
 mod post;
 mod progress;
 mod put;
+mod refusal;
 mod retry;
 mod source;
 mod uploader;

@@ -33,7 +33,24 @@ use crate::redact::{SignedUrl, redact_url};
 /// with `success_action_status`).
 pub const DEFAULT_EXPECTED_STATUS_CODES: [u16; 3] = [200, 201, 204];
 
-/// An upload target handed to a runner. See the [module documentation](self) for the JSON.
+/// An upload target handed to a runner.
+///
+/// PeerTube's type is `{ url: string, method?: 'PUT' | 'POST' }`. signpost keeps that shape and
+/// extends it, so a descriptor PeerTube emits today parses unchanged:
+///
+/// | field | type | meaning |
+/// |---|---|---|
+/// | `url` | string | the full target URL, query string included (a presigned PUT's signature lives there) |
+/// | `method` | `"PUT"` \| `"POST"` | default `"PUT"` |
+/// | `fields` | object | POST only: form fields, sent in document order before the file part |
+/// | `headers` | object | headers the uploader must send because they were signed |
+/// | `expectedStatusCodes` | number\[\] | statuses that mean success, default `[200, 201, 204]` |
+/// | `multipart` | object | a presigned multipart upload, see [`MultipartTarget`] |
+///
+/// **Unknown fields are refused.** A field this version does not know may carry a requirement
+/// (a checksum, an encryption header) that it would silently drop; refusing the descriptor with
+/// the field's name is safer than half-honouring it. Likewise `fields` on a PUT, a `file` entry
+/// in `fields`, a non-http(s) URL, or a header that cannot be sent are errors, not warnings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RunnerJobCustomUpload {

@@ -1,0 +1,56 @@
+//! A raw HTTP/1.1 client: the request line, headers and body written exactly as given, so a test
+//! can send what HTTP libraries would normalise away (a lower-case method, no Host header, two
+//! Host headers, a path with unusual escapes).
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The status code.
+    pub status: u16,
+    /// The body as text (servers answer small XML documents here).
+    pub body: String,
+}
+
+/// Sends one request to `endpoint` (`http://host:port`) and reads the answer to the end of the
+/// connection. `headers` are written in order and as given; `Connection: close` is added.
+pub async fn send(
+    endpoint: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> anyhow::Result<RawResponse> {
+    let authority = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("the raw client speaks plain http only: {endpoint}"))?
+        .trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority).await?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (k, v) in headers {
+        head.push_str(k);
+        head.push_str(": ");
+        head.push_str(v);
+        head.push_str("\r\n");
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    // A server may answer and close before reading the body; that is an answer, not a failure.
+    let _ = stream.write_all(body).await;
+    let _ = stream.flush().await;
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no HTTP status in the answer: {text:?}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Ok(RawResponse { status, body })
+}
