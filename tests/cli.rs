@@ -369,3 +369,41 @@ async fn roundtrip_command_with_no_endpoint_starts_its_own_server() {
     assert!(stdout.contains("(embedded s3s-fs server)"), "{stdout}");
     assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_curl_command_uploads_the_file() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let file = write(dir.path(), "clip.mp4", &data);
+    let prefix = t.key("curl/");
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "post",
+        "--bucket",
+        &t.bucket,
+        "--key-prefix",
+        &prefix,
+        "--format",
+        "curl",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let command = text(&out.stdout).replace("file=@FILE", &format!("file=@{}", file.display()));
+    let sh = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .args(["-c", &command])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(sh.status.success(), "{}", text(&sh.stderr));
+    let status = text(&sh.stdout);
+    assert!(
+        ["200", "201", "204"].contains(&status.trim()),
+        "curl got {status}"
+    );
+    assert_eq!(get_back(&t, &format!("{prefix}clip.mp4")).await, data);
+}

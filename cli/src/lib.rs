@@ -9,4 +9,5 @@ pub mod http;
 pub mod roundtrip;
 pub mod s3;
 pub mod server;
+pub mod share;
 pub mod size;

@@ -29,6 +29,17 @@ pub struct TestTarget {
 impl TestTarget {
     /// Starts the embedded server, or points at `SIGNPOST_TEST_ENDPOINT`.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(false).await
+    }
+
+    /// Like [`start`](Self::start), but an embedded server lets s3s answer POST forms itself
+    /// rather than through signpost's Verifier: for comparing the Verifier with another
+    /// implementation.
+    pub async fn start_independent() -> anyhow::Result<Self> {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(s3s_post_forms: bool) -> anyhow::Result<Self> {
         let bucket =
             std::env::var("SIGNPOST_TEST_BUCKET").unwrap_or_else(|_| "signpost-test".into());
         if let Ok(endpoint) = std::env::var("SIGNPOST_TEST_ENDPOINT") {
@@ -56,6 +67,8 @@ impl TestTarget {
             buckets: vec![bucket.clone()],
             access_key: access_key.clone(),
             secret_key: secret_key.clone().into(),
+            cors: signpost::server::CorsOrigins::Loopback,
+            s3s_post_forms,
         })
         .await?;
         Ok(TestTarget {

@@ -10,8 +10,20 @@ use tokio::net::TcpStream;
 pub struct RawResponse {
     /// The status code.
     pub status: u16,
+    /// The headers, in order.
+    pub headers: Vec<(String, String)>,
     /// The body as text (servers answer small XML documents here).
     pub body: String,
+}
+
+impl RawResponse {
+    /// A header's value (names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Sends one request to `endpoint` (`http://host:port`) and reads the answer to the end of the
@@ -48,9 +60,16 @@ pub async fn send(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no HTTP status in the answer: {text:?}"))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    Ok(RawResponse { status, body })
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok(RawResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }

@@ -85,6 +85,20 @@ pub struct PostArgs {
     /// User metadata (repeatable).
     #[arg(long = "meta", value_parser = super::key_value)]
     meta: Vec<(String, String)>,
+    /// What to print: the descriptor (json), a page with the form (html), or a curl command.
+    #[arg(long, value_enum, default_value = "json")]
+    format: FormFormat,
+}
+
+/// How `presign post` prints the form.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FormFormat {
+    /// The RunnerJobCustomUpload descriptor.
+    Json,
+    /// An HTML page with the form, the file input last.
+    Html,
+    /// A curl command, the file last (`-F file=@FILE`).
+    Curl,
 }
 
 #[derive(Args)]
@@ -176,7 +190,12 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
             for (k, v) in &a.meta {
                 b = b.meta(k, v);
             }
-            print(&b.build()?.to_descriptor());
+            let form = b.build()?;
+            match a.format {
+                FormFormat::Json => print(&form.to_descriptor()),
+                FormFormat::Html => print!("{}", signpost::share::html_form(&form)),
+                FormFormat::Curl => print!("{}", signpost::share::curl_command(&form)),
+            }
         }
         PresignCommand::Get(a) => {
             let r = p.presign(

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use signpost::config::S3Args;
-use signpost::server::{EmbeddedServer, ServeOptions};
+use signpost::server::{CorsOrigins, EmbeddedServer, ServeOptions};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Bucket to create at start (repeatable).
     #[arg(long = "bucket")]
     buckets: Vec<String>,
+    /// Browser origin allowed to call the server for buckets without a CORS configuration
+    /// (repeatable; `*` for any). Default: any loopback origin (localhost, 127.0.0.1, [::1]).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
 }
 
 pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
@@ -39,6 +43,8 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
         buckets: a.buckets.clone(),
         access_key: access_key.clone(),
         secret_key,
+        cors: CorsOrigins::from_args(&a.cors_origins),
+        s3s_post_forms: false,
     })
     .await?;
     println!("signpost S3 server listening");
@@ -47,6 +53,14 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
     println!("  access key: {access_key}");
     println!("  secret key: from {from}");
     println!("  data:       {}", server.data_dir.display());
+    println!(
+        "  CORS:       {}",
+        match CorsOrigins::from_args(&a.cors_origins) {
+            CorsOrigins::Loopback => "loopback origins (--cors-origin to change)".to_owned(),
+            CorsOrigins::Any => "any origin".to_owned(),
+            CorsOrigins::List(l) => l.join(", "),
+        }
+    );
     if !a.buckets.is_empty() {
         println!("  buckets:    {}", a.buckets.join(", "));
     }

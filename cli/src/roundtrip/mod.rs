@@ -245,6 +245,8 @@ pub async fn run(opts: &RoundtripOptions) -> Result<Report> {
                 buckets: vec![opts.bucket.clone()],
                 access_key: ak.clone(),
                 secret_key: sk.clone().into(),
+                cors: crate::server::CorsOrigins::Loopback,
+                s3s_post_forms: false,
             })
             .await?;
             let url = server.endpoint.clone();
