@@ -18,6 +18,7 @@ BIN=$ROOT/target/debug/signpost
 WORK=$(mktemp -d -t signpost-browser-XXXXXX)
 PIDS=()
 cleanup() {
+  [ -s "$WORK/chromium.pid" ] && kill "$(cat "$WORK/chromium.pid")" 2>/dev/null || true
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
@@ -46,6 +47,7 @@ export PUT_URL
 PUT_URL=$("$BIN" presign put --bucket web --key xhr/put.bin --content-type video/mp4 | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')
 "$BIN" presign post --bucket web --key-prefix xhr/ --max-size 1MiB > "$WORK/post.json"
 export POST_JOB=$WORK/post.json SERVE=$AWS_ENDPOINT_URL PAGE=http://127.0.0.1:$PAGE_PORT CHROMIUM
+export CHROMIUM_PID_FILE=$WORK/chromium.pid
 
 set +e
 (cd "$HERE" && node test.mjs) > "$WORK/results.json"

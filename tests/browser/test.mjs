@@ -9,7 +9,7 @@
 // Prints one JSON line of results; exits non-zero when a step fails.
 
 import puppeteer from 'puppeteer-core';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,6 +36,10 @@ const browser = await puppeteer.launch({
     `--user-data-dir=${profile}`,
   ],
 });
+// The shell script stops the browser by this PID if this script dies before closing it.
+if (process.env.CHROMIUM_PID_FILE) {
+  writeFileSync(process.env.CHROMIUM_PID_FILE, String(browser.process().pid));
+}
 const results = {};
 let failed = false;
 const check = (name, ok, detail) => {
