@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod fault_proxy;
+pub mod gateway;
 pub mod http;
 pub mod roundtrip;
 pub mod s3;

@@ -7,6 +7,12 @@ use signpost::config::S3Args;
 
 mod cmd;
 
+/// jemalloc: the gateway and the embedded server allocate and free part-sized buffers (megabytes)
+/// all day; glibc's allocator keeps freed ones in a fragmenting heap and lets RSS creep upward
+/// across uploads (measured: the gateway's peak RSS over six 1 GiB uploads, 67 MiB with glibc).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Presigned S3 uploads for transcoding runners: sign (server side), upload (runner side), and
 /// round-trip tests against an embedded S3 server, MinIO or AWS.
 #[derive(Parser)]
@@ -29,6 +35,9 @@ enum Command {
     Upload(cmd::upload::UploadArgs),
     /// Presign, upload, read back and compare, for PUT, POST and multipart, plus negative cases.
     Roundtrip(cmd::roundtrip::RoundtripArgs),
+    /// Accept uploads to URLs signed for the gateway (as the stock PeerTube runner sends them)
+    /// and store them in the upstream S3.
+    Gateway(cmd::gateway::GatewayArgs),
 }
 
 /// `SIGNPOST_LOG`, by default `warn` (`error` for `roundtrip`, whose table reports the retries
@@ -67,6 +76,7 @@ fn main() -> ExitCode {
             Command::Presign(c) => cmd::presign::run(&cli.s3, c).await,
             Command::Upload(a) => cmd::upload::run(&cli.s3, a).await,
             Command::Roundtrip(a) => cmd::roundtrip::run(&cli.s3, a).await,
+            Command::Gateway(a) => cmd::gateway::run(&cli.s3, a).await,
         }
     });
     match result {

@@ -125,7 +125,27 @@ radosgw-admin -c "$CONF" -n client.rgw.signpost user create --uid=signpost --dis
   --access-key="$KEY_ID" --secret-key="$SECRET" >/dev/null 2>&1 || fail "radosgw-admin user create failed"
 
 BUCKET=signpost-test
+# CreateBucket, signed (SigV4, header auth) with the standard library: nothing else is at hand.
+python3 - "$ENDPOINT" "$BUCKET" "$KEY_ID" "$SECRET" <<'PY' || fail "creating the bucket failed"
+import datetime, hashlib, hmac, sys, urllib.request
+endpoint, bucket, ak, sk = sys.argv[1:]
+host = endpoint.split("://", 1)[1]
+now = datetime.datetime.now(datetime.timezone.utc)
+amz, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+payload = hashlib.sha256(b"").hexdigest()
+creq = f"PUT\n/{bucket}\n\nhost:{host}\nx-amz-content-sha256:{payload}\nx-amz-date:{amz}\n\nhost;x-amz-content-sha256;x-amz-date\n{payload}"
+scope = f"{day}/us-east-1/s3/aws4_request"
+sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope}\n{hashlib.sha256(creq.encode()).hexdigest()}"
+k = ("AWS4" + sk).encode()
+for part in (day, "us-east-1", "s3", "aws4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+req = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT", headers={
+    "x-amz-date": amz, "x-amz-content-sha256": payload,
+    "Authorization": f"AWS4-HMAC-SHA256 Credential={ak}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
+urllib.request.urlopen(req).read()
+PY
 export SIGNPOST_TEST_ENDPOINT=$ENDPOINT SIGNPOST_TEST_BUCKET=$BUCKET
 export AWS_ENDPOINT_URL=$ENDPOINT AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
-echo "ceph.sh: radosgw $(ceph --version | awk '{print $3}') at $ENDPOINT (bucket $BUCKET created by the tests)" >&2
+echo "ceph.sh: radosgw $(ceph --version | awk '{print $3}') at $ENDPOINT (bucket $BUCKET)" >&2
 "$@"

@@ -73,3 +73,55 @@ pub async fn send(
         body: body.to_owned(),
     })
 }
+
+/// Writes the request line, the headers and `partial` (less than the Content-Length the headers
+/// announce), then closes the connection: a client that dies mid-upload.
+pub async fn send_and_hang_up(
+    endpoint: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    partial: &[u8],
+) -> anyhow::Result<()> {
+    let mut stream = open(endpoint, method, target, headers).await?;
+    stream.write_all(partial).await?;
+    stream.flush().await?;
+    drop(stream);
+    Ok(())
+}
+
+/// Like [`send_and_hang_up`], but holds the connection open for `hold` before closing it.
+pub async fn send_and_wait(
+    endpoint: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    partial: &[u8],
+    hold: std::time::Duration,
+) -> anyhow::Result<()> {
+    let mut stream = open(endpoint, method, target, headers).await?;
+    stream.write_all(partial).await?;
+    stream.flush().await?;
+    tokio::time::sleep(hold).await;
+    Ok(())
+}
+
+async fn open(
+    endpoint: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+) -> anyhow::Result<TcpStream> {
+    let authority = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("the raw client speaks plain http only: {endpoint}"))?
+        .trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority).await?;
+    let mut head = format!("{method} {target} HTTP/1.1\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    Ok(stream)
+}

@@ -273,6 +273,31 @@ pub enum UploadError {
         /// The last failure.
         last: Box<UploadError>,
     },
+    /// The server answered success with an ETag that is not the MD5 of what was sent: it stored
+    /// other bytes. Retried (the bytes sent again); this is the last attempt's.
+    #[error(
+        "the server stored other bytes than were sent to the {what}: its ETag is {etag}, the MD5 of what was sent is {sent_md5}"
+    )]
+    ETagMismatch {
+        /// Which URL.
+        what: TargetKind,
+        /// Hex MD5 of the body sent.
+        sent_md5: String,
+        /// The ETag answered.
+        etag: String,
+    },
+    /// CompleteMultipartUpload's ETag is not the one the parts sent make.
+    #[error(
+        "the server's multipart ETag {etag} is not the {expected} the {parts} parts sent make: it assembled other bytes"
+    )]
+    MultipartETagMismatch {
+        /// The ETag answered.
+        etag: String,
+        /// `md5(concat(part MD5s))-N`.
+        expected: String,
+        /// Parts.
+        parts: usize,
+    },
     /// S3 answered a part upload without an ETag, so the upload cannot be completed.
     #[error(
         "part {part}: the server's answer has no ETag header, which CompleteMultipartUpload needs"
@@ -303,6 +328,20 @@ pub enum UploadError {
         source: Box<UploadError>,
         /// What became of the upload.
         abort: AbortOutcome,
+    },
+    /// A stream (standard input, a request body) given a descriptor that is not multipart.
+    #[error(
+        "a stream of unknown length can only go to a multipart descriptor (S3 needs a PUT's length before its body): presign a multipart upload (signpost presign multipart), or upload a file"
+    )]
+    StreamNeedsMultipart,
+    /// Bytes in memory given a descriptor that is not a PUT.
+    #[error("bytes held in memory are uploaded with a PUT descriptor")]
+    BytesNeedPut,
+    /// Reading the stream being uploaded failed.
+    #[error("reading the data to upload failed: {source}")]
+    SourceUnreadable {
+        /// The I/O error.
+        source: std::io::Error,
     },
     /// The HTTP client could not be set up.
     #[error("HTTP client setup failed: {0}")]

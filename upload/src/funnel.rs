@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use crate::body::{Attempt, FailSlot, FileRangeBody, Payload};
 use crate::error::{Refusal, TransportError, UploadError};
+use crate::integrity::{Md5Digest, content_md5, etag_md5, hex};
 use crate::plan::Target;
 use crate::progress::{AttemptMeter, Meter};
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
@@ -28,6 +29,10 @@ pub(crate) struct Request<'a> {
     pub(crate) payload: Payload,
     /// Statuses that mean success.
     pub(crate) expected: &'a [u16],
+    /// The body's MD5: sent as `Content-MD5` (the server refuses other bytes).
+    pub(crate) content_md5: Option<Md5Digest>,
+    /// Compare an MD5-shaped ETag in the answer with `content_md5` (not under SSE-KMS or SSE-C).
+    pub(crate) check_etag: bool,
 }
 
 /// An accepted answer: status, headers and (bounded) body.
@@ -92,14 +97,28 @@ impl Funnel {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     let body = read_capped(resp, MAX_ANSWER).await;
+                    let answer = Answer {
+                        status,
+                        headers,
+                        body,
+                        attempts: attempt,
+                    };
                     if req.expected.contains(&status) {
-                        return Ok(Answer {
-                            status,
-                            headers,
-                            body,
-                            attempts: attempt,
-                        });
+                        match stored_other_bytes(req, &answer) {
+                            None => return Ok(answer),
+                            // The server stored something else: send the bytes again.
+                            Some(e) => {
+                                am.rollback();
+                                if attempt >= self.retry.max_attempts {
+                                    return Err(e);
+                                }
+                                tracing::warn!(error = %e, "sending the {} again", req.target.kind);
+                                tokio::time::sleep(self.retry.backoff(attempt, None)).await;
+                                continue;
+                            }
+                        }
                     }
+                    let Answer { headers, body, .. } = answer;
                     retry_after = headers
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
@@ -168,6 +187,9 @@ impl Funnel {
     ) -> Result<reqwest::RequestBuilder, UploadError> {
         let mut headers = req.headers.clone();
         headers.insert(CONTENT_LENGTH, HeaderValue::from(req.payload.len()));
+        if let Some(md5) = &req.content_md5 {
+            headers.insert("content-md5", content_md5(md5));
+        }
         let rb = self
             .client
             .request(req.method.clone(), req.target.url.as_str());
@@ -213,6 +235,18 @@ impl Funnel {
             }
         }
     }
+}
+
+/// The error when an accepted answer's ETag is an MD5 other than the body's.
+fn stored_other_bytes(req: &Request<'_>, answer: &Answer) -> Option<UploadError> {
+    let sent = req.content_md5.filter(|_| req.check_etag)?;
+    let etag = answer.etag()?;
+    let stored = etag_md5(&etag)?;
+    (stored != sent).then(|| UploadError::ETagMismatch {
+        what: req.target.kind,
+        sent_md5: hex(&sent),
+        etag,
+    })
 }
 
 /// What a refusal says, with what the request itself tells about its cause.

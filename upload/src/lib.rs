@@ -47,6 +47,7 @@ mod client;
 mod error;
 mod form;
 mod funnel;
+mod integrity;
 mod multipart;
 mod outcome;
 mod plan;
@@ -56,6 +57,7 @@ mod put;
 mod refusal;
 mod retry;
 mod source;
+mod stream;
 mod uploader;
 
 pub use error::{

@@ -11,11 +11,12 @@ use signpost_wire::s3_xml::{
 };
 
 use crate::body::{FileSlice, Payload};
-use crate::error::{AbortOutcome, UploadError};
+use crate::error::UploadError;
 use crate::funnel::{Funnel, Request};
 use crate::outcome::UploadOutcome;
 use crate::plan::{PartPlan, Target, UploadPlan};
 use crate::progress::Meter;
+use crate::stream::abort_upload;
 
 /// What one stored part reports.
 struct Stored {
@@ -57,7 +58,7 @@ pub(crate) async fn multipart(
                     part,
                     parts: n,
                     source: Box::new(e),
-                    abort: abort(funnel, abort_target).await,
+                    abort: abort_upload(funnel, abort_target).await,
                 });
             }
         }
@@ -80,13 +81,15 @@ pub(crate) async fn multipart(
         headers,
         payload: Payload::Bytes(Bytes::from(body.to_xml())),
         expected: &plan.expected,
+        content_md5: None,
+        check_etag: false,
     };
     let answer = match funnel.send(&request, meter).await {
         Ok(a) => a,
         Err(e) => {
             return Err(UploadError::Complete {
                 source: Box::new(e),
-                abort: abort(funnel, abort_target).await,
+                abort: abort_upload(funnel, abort_target).await,
             });
         }
     };
@@ -94,7 +97,7 @@ pub(crate) async fn multipart(
     if let Some(err) = ErrorResponse::parse(&answer.body) {
         return Err(UploadError::Complete {
             source: Box::new(UploadError::CompletedWithError(Box::new(err))),
-            abort: abort(funnel, abort_target).await,
+            abort: abort_upload(funnel, abort_target).await,
         });
     }
     let etag = parse::<CompleteMultipartUploadResult>(&answer.body)
@@ -130,6 +133,8 @@ async fn upload_part(
             after: Bytes::new(),
         }),
         expected: &[200],
+        content_md5: None,
+        check_etag: false,
     };
     let answer = funnel.send(&request, meter).await?;
     let etag = answer
@@ -140,19 +145,4 @@ async fn upload_part(
         etag,
         attempts: answer.attempts,
     })
-}
-
-/// Calls AbortMultipartUpload and says what became of the upload.
-async fn abort(funnel: &Funnel, target: &Target) -> AbortOutcome {
-    let request = Request {
-        method: Method::DELETE,
-        target,
-        headers: HeaderMap::new(),
-        payload: Payload::Empty,
-        expected: &[204, 200],
-    };
-    match funnel.send(&request, &Meter::new(0, None)).await {
-        Ok(_) => AbortOutcome::Aborted,
-        Err(e) => AbortOutcome::Failed(Box::new(e)),
-    }
 }

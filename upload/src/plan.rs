@@ -59,6 +59,38 @@ pub(crate) struct Target {
     pub(crate) signed_by_query: bool,
 }
 
+impl Target {
+    /// Reads `url`'s expiry from its query (when `check`, refusing one already past at `now`).
+    pub(crate) fn read(
+        url: &SignedUrl,
+        kind: TargetKind,
+        check: bool,
+        now: OffsetDateTime,
+    ) -> Result<Self, UploadError> {
+        let expires_at = if check {
+            let q = QueryAuth::from_url(url.as_str())
+                .map_err(|source| UploadError::MalformedUrl { what: kind, source })?;
+            q.map(|q| q.expires_at())
+        } else {
+            None
+        };
+        if let Some(expires_at) = expires_at
+            && now > expires_at
+        {
+            return Err(UploadError::Expired {
+                what: kind,
+                expires_at,
+            });
+        }
+        Ok(Target {
+            url: url.clone(),
+            kind,
+            expires_at,
+            signed_by_query: kind != TargetKind::FormUrl,
+        })
+    }
+}
+
 /// One part of a multipart plan: its number, its bytes of the file, its URL.
 #[derive(Clone, Debug)]
 pub(crate) struct PartPlan {
@@ -130,29 +162,7 @@ impl UploadPlan {
         job.validate()?;
         let source = FileSource::open(path)?;
         let check = !opts.skip_preflight;
-        let target = |url: &SignedUrl, kind| -> Result<Target, UploadError> {
-            let expires_at = if check {
-                let q = QueryAuth::from_url(url.as_str())
-                    .map_err(|source| UploadError::MalformedUrl { what: kind, source })?;
-                q.map(|q| q.expires_at())
-            } else {
-                None
-            };
-            if let Some(expires_at) = expires_at
-                && now > expires_at
-            {
-                return Err(UploadError::Expired {
-                    what: kind,
-                    expires_at,
-                });
-            }
-            Ok(Target {
-                url: url.clone(),
-                kind,
-                expires_at,
-                signed_by_query: kind != TargetKind::FormUrl,
-            })
-        };
+        let target = |url: &SignedUrl, kind| Target::read(url, kind, check, now);
         let len = source.len();
         let shape = match (&job.multipart, job.method) {
             (Some(mp), _) => {
@@ -340,7 +350,7 @@ fn header_value(name: &str, v: &str) -> Result<HeaderValue, UploadError> {
     })
 }
 
-fn header_map(pairs: &OrderedPairs) -> Result<HeaderMap, UploadError> {
+pub(crate) fn header_map(pairs: &OrderedPairs) -> Result<HeaderMap, UploadError> {
     let mut h = HeaderMap::with_capacity(pairs.len());
     for (k, v) in pairs.iter() {
         let name =

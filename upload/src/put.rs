@@ -32,6 +32,8 @@ pub(crate) async fn put(
             after: Bytes::new(),
         }),
         expected: &plan.expected,
+        content_md5: None,
+        check_etag: false,
     };
     let answer = funnel.send(&request, meter).await?;
     Ok(UploadOutcome::new(

@@ -54,9 +54,12 @@ impl RetryPolicy {
     }
 }
 
-/// Whether S3's answer is worth another try.
+/// Whether S3's answer is worth another try: server errors, throttling, a body that arrived
+/// damaged (`BadDigest`: the bytes are read again) or too slowly (`RequestTimeout`).
 pub fn is_retryable_status(status: u16, s3_code: Option<&str>) -> bool {
-    status >= 500 || status == 429 || s3_code == Some("SlowDown")
+    status >= 500
+        || status == 429
+        || matches!(s3_code, Some("SlowDown" | "BadDigest" | "RequestTimeout"))
 }
 
 /// Parses `Retry-After` in seconds (`120`). An HTTP date is not honoured (S3 sends seconds).
@@ -77,6 +80,9 @@ mod tests {
             assert!(!is_retryable_status(s, None), "{s}");
         }
         assert!(is_retryable_status(400, Some("SlowDown")));
+        assert!(is_retryable_status(400, Some("BadDigest")));
+        assert!(is_retryable_status(400, Some("RequestTimeout")));
+        assert!(!is_retryable_status(400, Some("InvalidDigest")));
         assert!(!is_retryable_status(403, Some("SignatureDoesNotMatch")));
     }
 

@@ -88,8 +88,8 @@ impl UploaderBuilder {
 /// Uploads files to [`RunnerJobCustomUpload`] targets. Cheap to clone; share one per process.
 #[derive(Clone, Debug)]
 pub struct Uploader {
-    funnel: Funnel,
-    concurrency: usize,
+    pub(crate) funnel: Funnel,
+    pub(crate) concurrency: usize,
 }
 
 impl Uploader {

@@ -1,5 +1,6 @@
 //! One module per subcommand; the logic they call lives in the libraries.
 
+pub mod gateway;
 pub mod presign;
 pub mod roundtrip;
 pub mod serve;

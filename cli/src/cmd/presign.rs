@@ -8,7 +8,7 @@ use base64::Engine as _;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 use signpost::config::S3Args;
-use signpost_presign::{MultipartPlan, PresignRequest, Validity};
+use signpost_presign::{MultipartPlan, PresignRequest, S3Operation, Validity};
 
 #[derive(Subcommand)]
 pub enum PresignCommand {
@@ -20,6 +20,15 @@ pub enum PresignCommand {
     Get(GetArgs),
     /// Starts a multipart upload on the endpoint and prints the descriptor with its part URLs.
     Multipart(MultipartArgs),
+    /// A presigned ListMultipartUploads URL (the uploads begun and neither completed nor
+    /// aborted), printed alone.
+    ListUploads(ListUploadsArgs),
+}
+
+#[derive(Args)]
+pub struct ListUploadsArgs {
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -200,6 +209,13 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
         PresignCommand::Get(a) => {
             let r = p.presign(
                 &PresignRequest::get_object(&*a.common.bucket, &*a.key)
+                    .validity(a.common.validity()?),
+            )?;
+            println!("{}", r.url().as_str());
+        }
+        PresignCommand::ListUploads(a) => {
+            let r = p.presign(
+                &PresignRequest::bucket(S3Operation::ListMultipartUploads, &*a.common.bucket)
                     .validity(a.common.validity()?),
             )?;
             println!("{}", r.url().as_str());

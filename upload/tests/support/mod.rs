@@ -2,6 +2,8 @@
 //! answers, and a record of every request it received.
 
 #![allow(clippy::unwrap_used)]
+// Each test binary uses part of this module.
+#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,6 +34,11 @@ pub enum Act {
     /// Read `n` body bytes (a POST's fields), then answer an S3 error and close with the rest
     /// unread, as servers do when a form field breaks the policy.
     RefuseAfter(usize, u16, &'static str, &'static str),
+    /// Read the whole body, answer 200 with its MD5 as the ETag, as S3 does.
+    Md5ETag,
+    /// Read the whole body, answer 200 with the MD5 of other bytes: a server that stored
+    /// something else.
+    WrongETag,
 }
 
 impl Act {
@@ -145,6 +152,24 @@ async fn read_up_to(body: &mut Incoming, into: &mut Vec<u8>, n: usize) {
     }
 }
 
+/// The body of the request just recorded.
+fn record_body(seen: &Arc<Mutex<Vec<Seen>>>) -> Vec<u8> {
+    seen.lock()
+        .unwrap()
+        .last()
+        .map(|r| r.body.clone())
+        .unwrap_or_default()
+}
+
+/// Lower-case hex MD5.
+pub fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// An S3 error document with `status`.
 fn s3_error(status: u16, code: &str, msg: &str) -> Response<Full<Bytes>> {
     let text = format!(
@@ -207,7 +232,7 @@ async fn handle(
             Err(Dropped)
         }
         Act::RefuseUnread(..) | Act::RefuseAfter(..) => unreachable!("handled above"),
-        Act::Answer(..) | Act::S3Error(..) => {
+        Act::Answer(..) | Act::S3Error(..) | Act::Md5ETag | Act::WrongETag => {
             while let Some(f) = body.frame().await {
                 match f {
                     Ok(f) => {
@@ -224,6 +249,18 @@ async fn handle(
             record.complete = true;
             seen.lock().unwrap().push(record);
             match act {
+                Act::Md5ETag | Act::WrongETag => {
+                    let mut body = record_body(&seen);
+                    if matches!(act, Act::WrongETag) {
+                        body.push(b'!');
+                    }
+                    let etag = format!("\"{}\"", md5_hex(&body));
+                    Ok(Response::builder()
+                        .status(200)
+                        .header("ETag", etag)
+                        .body(Full::new(Bytes::new()))
+                        .unwrap())
+                }
                 Act::S3Error(status, code, msg) => Ok(s3_error(status, code, msg)),
                 Act::Answer(status, headers, text) => {
                     let mut resp = Response::builder().status(status);

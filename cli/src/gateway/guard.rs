@@ -1,0 +1,187 @@
+//! The request body as the gateway reads it: counted, held to the object size limit and to what
+//! the verified request promised (its Content-Length, its Content-MD5), and abandoned when the
+//! client goes quiet. A failure is an I/O error carrying the S3 refusal, so that the upstream
+//! upload stops (and is aborted) and the client hears S3's code.
+
+use std::future::Future as _;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use signpost_presign::{BodyRules, VerifyError};
+use tokio::io::{AsyncRead, ReadBuf};
+
+/// Why the gateway stopped reading a body: S3's code and status for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyRefusal {
+    /// A rule of the verified request or form.
+    #[error(transparent)]
+    Rule(VerifyError),
+    /// Over the gateway's `--max-object-size`.
+    #[error("the object is over this gateway's limit of {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// Nothing arrived for the idle timeout.
+    #[error("no data arrived for {} s: the upload was abandoned", .0.as_secs())]
+    Idle(Duration),
+}
+
+impl BodyRefusal {
+    /// S3's code.
+    pub fn s3_code(&self) -> &'static str {
+        match self {
+            BodyRefusal::Rule(e) => e.s3_code(),
+            BodyRefusal::TooLarge { .. } => "EntityTooLarge",
+            BodyRefusal::Idle(_) => "RequestTimeout",
+        }
+    }
+
+    /// The status S3 answers.
+    pub fn status(&self) -> u16 {
+        match self {
+            BodyRefusal::Rule(e) => e.status(),
+            BodyRefusal::TooLarge { .. } => 400,
+            BodyRefusal::Idle(_) => 400,
+        }
+    }
+}
+
+/// The refusal an I/O error carries, if it carries one.
+pub fn refusal_of<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a BodyRefusal> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<BodyRefusal>() {
+            return Some(r);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(r) = inner.downcast_ref::<BodyRefusal>()
+        {
+            return Some(r);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// Counts, limits and hashes what passes through.
+pub struct Guard<R> {
+    inner: R,
+    received: u64,
+    limit: u64,
+    rules: BodyRules,
+    md5: Option<Md5>,
+    idle: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<R> Guard<R> {
+    /// Wraps `inner`: at most `limit` bytes, `rules` of the verified request (checked as bytes
+    /// arrive, and at the end with the body's MD5), `idle` the longest silence.
+    pub fn new(inner: R, limit: u64, rules: BodyRules, idle: Duration) -> Self {
+        let md5 = rules.content_md5.map(|_| Md5::new());
+        Guard {
+            inner,
+            received: 0,
+            limit,
+            rules,
+            md5,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+}
+
+fn refuse(r: BodyRefusal) -> Poll<std::io::Result<()>> {
+    Poll::Ready(Err(std::io::Error::other(r)))
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Guard<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Pending => {
+                ready!(this.timer.as_mut().poll(cx));
+                return refuse(BodyRefusal::Idle(this.idle));
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {}
+        }
+        let new = &buf.filled()[before..];
+        let deadline = tokio::time::Instant::now() + this.idle;
+        this.timer.as_mut().reset(deadline);
+        this.received += new.len() as u64;
+        if let Some(h) = &mut this.md5 {
+            h.update(new);
+        }
+        if this.received > this.limit {
+            return refuse(BodyRefusal::TooLarge { limit: this.limit });
+        }
+        if let Err(e) = this.rules.check_progress(this.received) {
+            return refuse(BodyRefusal::Rule(e));
+        }
+        if new.is_empty() {
+            // The end: the body must be whole, and be what its Content-MD5 says.
+            let md5 = this.md5.take().map(|h| h.finalize().into());
+            if let Err(e) = this.rules.check_complete(this.received, md5) {
+                return refuse(BodyRefusal::Rule(e));
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn limits_and_digest_are_checked_as_bytes_pass() {
+        let read = |data: &'static [u8], limit, rules| async move {
+            let mut g = Guard::new(data, limit, rules, Duration::from_secs(5));
+            let mut out = Vec::new();
+            g.read_to_end(&mut out).await.map(|_| out)
+        };
+        assert_eq!(
+            read(b"abc", 10, BodyRules::default()).await.unwrap(),
+            b"abc"
+        );
+        let e = read(b"abcdef", 3, BodyRules::default()).await.unwrap_err();
+        assert_eq!(refusal_of(&e).unwrap().s3_code(), "EntityTooLarge");
+        let md5 = BodyRules {
+            content_md5: Some([0; 16]),
+            ..BodyRules::default()
+        };
+        let e = read(b"abc", 10, md5).await.unwrap_err();
+        assert_eq!(refusal_of(&e).unwrap().s3_code(), "BadDigest");
+        let short = BodyRules {
+            length: Some(10),
+            ..BodyRules::default()
+        };
+        let e = read(b"abc", 100, short).await.unwrap_err();
+        assert_eq!(refusal_of(&e).unwrap().s3_code(), "IncompleteBody");
+    }
+
+    #[tokio::test]
+    async fn a_silent_client_is_abandoned() {
+        let (_keep, r) = tokio::io::duplex(16);
+        let mut g = Guard::new(r, 10, BodyRules::default(), Duration::from_millis(50));
+        let mut out = Vec::new();
+        let e = g.read_to_end(&mut out).await.unwrap_err();
+        assert_eq!(refusal_of(&e).unwrap().s3_code(), "RequestTimeout");
+    }
+}

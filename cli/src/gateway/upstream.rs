@@ -1,0 +1,92 @@
+//! Where a verified body goes: the same bucket and key on the upstream S3, through
+//! signpost-upload (Content-MD5 on every request, ETags checked, retries). A body that fits in one
+//! part goes as one PUT once it has fully arrived; a larger one streams into a multipart upload,
+//! at most two parts in memory, and is completed only after its last byte has arrived and passed
+//! the body's checks. Any failure, the client's included, aborts the multipart upload: nothing is
+//! stored and no part is left behind.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use signpost_presign::{MultipartPlan, PresignRequest, Presigner, Validity};
+use signpost_upload::{UploadError, Uploader};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// The upstream store and how to write to it.
+#[derive(Debug)]
+pub struct Upstream {
+    pub presigner: Presigner,
+    pub uploader: Uploader,
+    pub client: reqwest::Client,
+    pub part_size: u64,
+    pub max_object_size: u64,
+}
+
+/// Why storing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading the body failed (the client's refusal or disconnection); nothing stored.
+    #[error("reading the body failed: {0}")]
+    Body(#[source] std::io::Error),
+    /// The upstream refused or failed.
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    /// Signing or starting the upload failed.
+    #[error(transparent)]
+    Setup(#[from] anyhow::Error),
+}
+
+/// Up to `size` bytes: a full part, or all there is.
+async fn read_part<R: AsyncRead + Unpin>(r: &mut R, size: usize) -> std::io::Result<Bytes> {
+    let mut buf = BytesMut::with_capacity(size);
+    while buf.len() < size {
+        let want = (size - buf.len()) as u64;
+        if (&mut *r).take(want).read_buf(&mut buf).await? == 0 {
+            break;
+        }
+    }
+    Ok(buf.freeze())
+}
+
+impl Upstream {
+    /// Stores what `body` yields as `bucket`/`key`; returns the object's ETag.
+    pub async fn store<R: AsyncRead + Unpin>(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: Option<&str>,
+        mut body: R,
+    ) -> Result<Option<String>, StoreError> {
+        let first = read_part(&mut body, self.part_size as usize)
+            .await
+            .map_err(StoreError::Body)?;
+        let day =
+            Validity::expires_in(Duration::from_secs(24 * 3600)).map_err(anyhow::Error::from)?;
+        if (first.len() as u64) < self.part_size {
+            let mut put = PresignRequest::put_object(bucket, key).validity(day);
+            if let Some(ct) = content_type {
+                put = put.content_type(ct);
+            }
+            let job = self
+                .presigner
+                .presign(&put)
+                .and_then(|p| p.to_descriptor())
+                .map_err(anyhow::Error::from)?;
+            return Ok(self.uploader.upload_bytes(&job, first).await?.etag);
+        }
+        let upload_id =
+            crate::s3::create_multipart(&self.client, &self.presigner, bucket, key, content_type)
+                .await?;
+        let job = MultipartPlan::builder(bucket, key, upload_id)
+            .part_size(self.part_size)
+            .max_object_size(self.max_object_size)
+            .build()
+            .and_then(|plan| plan.presign(&self.presigner, day))
+            .map_err(anyhow::Error::from)?;
+        Ok(self
+            .uploader
+            .upload_stream_after(&job, first, body, None)
+            .await?
+            .etag)
+    }
+}

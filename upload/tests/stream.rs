@@ -1,0 +1,245 @@
+//! Uploads that are not a file: a stream cut into multipart parts as it arrives, and bytes in
+//! memory; each body's MD5 sent and the ETags checked, against a real HTTP server.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, Uploader};
+use signpost_wire::{MultipartTarget, UploadMethod};
+use support::{Act, FaultServer, md5_hex};
+
+const MIB5: u64 = 5 * 1024 * 1024;
+
+fn uploader(concurrency: usize) -> Uploader {
+    Uploader::builder()
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+        })
+        .concurrency(concurrency)
+        .build()
+        .unwrap()
+}
+
+fn multipart_job(base: &str, parts: usize) -> RunnerJobCustomUpload {
+    let mut job = RunnerJobCustomUpload::put(format!("{base}/b/big?uploadId=U1"));
+    job.method = UploadMethod::Post;
+    job.expected_status_codes = vec![200];
+    job.multipart = Some(MultipartTarget {
+        upload_id: Some("U1".into()),
+        part_size: MIB5,
+        parts: (1..=parts)
+            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
+            .collect(),
+        abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
+    });
+    job
+}
+
+fn data(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+fn md5(d: &[u8]) -> Vec<u8> {
+    use md5::Digest;
+    md5::Md5::digest(d).to_vec()
+}
+
+/// The ETag S3 gives the object the parts of `d` make.
+fn multipart_etag(d: &[u8]) -> String {
+    let mut cat = Vec::new();
+    let chunks: Vec<&[u8]> = d.chunks(MIB5 as usize).collect();
+    for c in &chunks {
+        cat.extend_from_slice(&md5(c));
+    }
+    format!("\"{}-{}\"", md5_hex(&cat), chunks.len())
+}
+
+fn complete(etag: &str) -> Act {
+    Act::Answer(
+        200,
+        vec![],
+        format!(
+            "<CompleteMultipartUploadResult><ETag>{etag}</ETag></CompleteMultipartUploadResult>"
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_stream_is_cut_into_parts_each_with_its_md5() {
+    let d = data(2 * MIB5 as usize + 1000);
+    let etag = multipart_etag(&d);
+    let server = FaultServer::start_routed(Arc::new(move |m: &str, _t: &str, _| match m {
+        "PUT" => Act::Md5ETag,
+        _ => complete(&etag),
+    }))
+    .await;
+    // A reader that yields a little at a time, as a pipe does.
+    let (mut w, r) = tokio::io::duplex(64 * 1024);
+    let feed = d.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        for c in feed.chunks(100_000) {
+            w.write_all(c).await.unwrap();
+        }
+    });
+    let out = uploader(2)
+        .upload_stream(&multipart_job(&server.base, 4), r, None)
+        .await
+        .unwrap();
+    assert_eq!(out.bytes, d.len() as u64);
+    assert_eq!(out.parts, Some(3));
+    let seen = server.seen();
+    let mut parts: Vec<_> = seen.iter().filter(|r| r.method == "PUT").collect();
+    parts.sort_by_key(|r| r.target.clone());
+    assert_eq!(parts.len(), 3);
+    for (i, r) in parts.iter().enumerate() {
+        let expected = &d[i * MIB5 as usize..((i + 1) * MIB5 as usize).min(d.len())];
+        assert_eq!(r.body, expected, "part {}", i + 1);
+        let sent = base64::engine::general_purpose::STANDARD
+            .decode(r.header("content-md5").unwrap())
+            .unwrap();
+        assert_eq!(sent, md5(expected), "Content-MD5 of part {}", i + 1);
+    }
+    let xml = String::from_utf8(
+        seen.iter()
+            .find(|r| r.method == "POST")
+            .unwrap()
+            .body
+            .clone(),
+    )
+    .unwrap();
+    assert!(xml.contains("<PartNumber>3</PartNumber>"), "{xml}");
+}
+
+#[tokio::test]
+async fn a_part_stored_wrong_is_sent_again_and_a_wrong_object_is_an_error() {
+    let d = data(MIB5 as usize + 10);
+    let etag = multipart_etag(&d);
+    // Part 2's first answer names other bytes (as s3s-fs does when it stores a corrupted part
+    // without checking Content-MD5): it is sent again.
+    let server = FaultServer::start_routed(Arc::new(move |m: &str, t: &str, i| match m {
+        "PUT" if t.contains("partNumber=2&") && i == 1 => Act::WrongETag,
+        "PUT" => Act::Md5ETag,
+        _ => complete(&etag),
+    }))
+    .await;
+    let out = uploader(1)
+        .upload_stream(&multipart_job(&server.base, 2), &d[..], None)
+        .await
+        .unwrap();
+    assert_eq!(out.attempts, 2);
+    let part2 = server
+        .seen()
+        .iter()
+        .filter(|r| r.target.contains("partNumber=2&"))
+        .count();
+    assert_eq!(part2, 2, "part 2 sent twice");
+
+    // An object whose ETag is not the parts': never reported as success.
+    let server = FaultServer::start_routed(Arc::new(|m: &str, _t: &str, _| match m {
+        "PUT" => Act::Md5ETag,
+        _ => complete("\"00000000000000000000000000000000-2\""),
+    }))
+    .await;
+    let e = uploader(1)
+        .upload_stream(&multipart_job(&server.base, 2), &d[..], None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, UploadError::MultipartETagMismatch { parts: 2, .. }),
+        "{e}"
+    );
+}
+
+/// A reader that fails after `n` bytes.
+struct Failing {
+    left: usize,
+}
+
+impl tokio::io::AsyncRead for Failing {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(Err(std::io::Error::other("the producer died")));
+        }
+        let n = self.left.min(buf.remaining()).min(65536);
+        buf.put_slice(&vec![7u8; n]);
+        self.left -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_or_oversized_stream_aborts_the_upload() {
+    let server = FaultServer::start(vec![Act::Md5ETag]).await;
+    let e = uploader(2)
+        .upload_stream(
+            &multipart_job(&server.base, 4),
+            Failing {
+                left: MIB5 as usize + 10,
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("the producer died"), "{e}");
+    assert!(e.to_string().contains("aborted"), "{e}");
+    assert!(server.seen().iter().any(|r| r.method == "DELETE"));
+    assert!(
+        server.seen().iter().all(|r| r.method != "POST"),
+        "never completed"
+    );
+
+    let server = FaultServer::start(vec![Act::Md5ETag]).await;
+    let d = data(2 * MIB5 as usize + 1);
+    let e = uploader(1)
+        .upload_stream(&multipart_job(&server.base, 2), &d[..], None)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("multipart target holds 2 parts"),
+        "{e}"
+    );
+    assert!(server.seen().iter().any(|r| r.method == "DELETE"));
+}
+
+#[tokio::test]
+async fn bytes_go_in_one_put_with_their_md5_and_a_wrong_etag_is_retried_then_refused() {
+    let server = FaultServer::start(vec![Act::Md5ETag]).await;
+    let job = RunnerJobCustomUpload::put(format!("{}/b/small", server.base));
+    let out = uploader(1)
+        .upload_bytes(&job, bytes::Bytes::from_static(b"abc"))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.etag.as_deref(),
+        Some("\"900150983cd24fb0d6963f7d28e17f72\"")
+    );
+    assert_eq!(
+        server.seen()[0].header("content-md5"),
+        Some("kAFQmDzST7DWlj99KOF/cg==")
+    );
+    let server = FaultServer::start(vec![Act::WrongETag]).await;
+    let job = RunnerJobCustomUpload::put(format!("{}/b/small", server.base));
+    let e = uploader(1)
+        .upload_bytes(&job, bytes::Bytes::from_static(b"abc"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UploadError::ETagMismatch { .. }), "{e}");
+    assert_eq!(server.seen().len(), 3, "sent again until attempts ran out");
+    let e = uploader(1)
+        .upload_stream(&job, &b"abc"[..], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, UploadError::StreamNeedsMultipart), "{e}");
+}
