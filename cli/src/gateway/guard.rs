@@ -127,10 +127,13 @@ impl<R: AsyncRead + Unpin> AsyncRead for Guard<R> {
         if let Some(h) = &mut this.md5 {
             h.update(new);
         }
+        // A refusal hands the reader no bytes (AsyncRead's contract for an error).
         if this.received > this.limit {
+            buf.set_filled(before);
             return refuse(BodyRefusal::TooLarge { limit: this.limit });
         }
         if let Err(e) = this.rules.check_progress(this.received) {
+            buf.set_filled(before);
             return refuse(BodyRefusal::Rule(e));
         }
         if new.is_empty() {
