@@ -1,87 +1,7 @@
-//! SigV4's `UriEncode`: every byte except the unreserved characters `A-Z a-z 0-9 - . _ ~` becomes
-//! `%XY` with upper-case hex; in an object key's path `/` is kept.
-//!
-//! S3 encodes the path once (no double encoding, no `.`/`..` normalisation), so the canonical
-//! URI is exactly the path written into the URL.
-//!
-//! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html>
-//! ("URI encode every byte").
+//! Hex encoding for signatures and hashes; SigV4's `UriEncode` itself is `signpost_wire::uri`,
+//! shared with the uploader.
 
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
-#[inline]
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-/// Appends `UriEncode(s)` to `out`; `/` is kept when `keep_slash`.
-pub(crate) fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if is_unreserved(b) || (keep_slash && b == b'/') {
-            continue;
-        }
-        // A run of unreserved ASCII bytes ends on character boundaries at both ends.
-        if start < i {
-            out.push_str(&s[start..i]);
-        }
-        out.push('%');
-        out.push(HEX_UPPER[usize::from(b >> 4)] as char);
-        out.push(HEX_UPPER[usize::from(b & 15)] as char);
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-}
-
-/// Appends `UriEncode(bytes)`: like [`encode_into`] for bytes that need not be UTF-8 (a
-/// percent-decoded path).
-pub(crate) fn encode_bytes_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
-    for &b in bytes {
-        if is_unreserved(b) || (keep_slash && b == b'/') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX_UPPER[usize::from(b >> 4)] as char);
-            out.push(HEX_UPPER[usize::from(b & 15)] as char);
-        }
-    }
-}
-
-/// Decodes `%XX` escapes (and, in a query, `+` as a space); `None` for a `%` not followed by two
-/// hex digits, which S3 refuses.
-pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                let hi = hex(*b.get(i + 1)?)?;
-                let lo = hex(*b.get(i + 2)?)?;
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Some(out)
-}
-
-/// `UriEncode(s)` with `/` encoded too: for query names and values.
-pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    encode_into(&mut out, s, false);
-    out
-}
+pub(crate) use signpost_wire::uri::{encode, encode_bytes_into, encode_into, percent_decode};
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
@@ -114,19 +34,9 @@ pub(crate) fn hex_into_array(out: &mut [u8; 64], bytes: &[u8; 32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
-    fn documented_cases() {
-        let mut s = String::new();
-        encode_into(&mut s, "a b/c+d~é", true);
-        assert_eq!(s, "a%20b/c%2Bd~%C3%A9");
-        assert_eq!(
-            encode("AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"),
-            "AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
-        );
-        assert_eq!(encode("a=b&c?d#e%f"), "a%3Db%26c%3Fd%23e%25f");
-        assert_eq!(encode("-._~"), "-._~");
+    fn both_hex_encoders_agree() {
         let mut digest = [0u8; 32];
         for (i, b) in digest.iter_mut().enumerate() {
             *b = (i * 37 + 5) as u8;
@@ -136,35 +46,5 @@ mod tests {
         let mut slow = String::new();
         hex_into(&mut slow, &digest);
         assert_eq!(std::str::from_utf8(&fast).unwrap(), slow);
-    }
-
-    #[test]
-    fn strict_decoding() {
-        assert_eq!(percent_decode("a%2Fb+c", true).unwrap(), b"a/b c");
-        assert_eq!(percent_decode("a%2fb+c", false).unwrap(), b"a/b+c");
-        assert_eq!(percent_decode("%c3%A9", false).unwrap(), "é".as_bytes());
-        assert!(percent_decode("a%2", false).is_none());
-        assert!(percent_decode("a%zz", false).is_none());
-        let mut s = String::new();
-        encode_bytes_into(&mut s, b"a/b \xff~", true);
-        assert_eq!(s, "a/b%20%FF~");
-    }
-
-    proptest! {
-        #[test]
-        fn decoding_undoes_encoding(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
-            let mut e = String::new();
-            encode_bytes_into(&mut e, &bytes, false);
-            prop_assert_eq!(percent_decode(&e, true).unwrap(), bytes);
-        }
-
-        #[test]
-        fn matches_percent_decoding(s in "\\PC{0,40}") {
-            let e = encode(&s);
-            prop_assert!(e.bytes().all(|b| is_unreserved(b) || b == b'%'));
-            let decoded = url::form_urlencoded::parse(format!("k={e}").as_bytes())
-                .next().map(|(_, v)| v.into_owned()).unwrap_or_default();
-            prop_assert_eq!(decoded, s);
-        }
     }
 }

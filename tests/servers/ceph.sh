@@ -145,7 +145,7 @@ req = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT", headers={
     "Authorization": f"AWS4-HMAC-SHA256 Credential={ak}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"})
 urllib.request.urlopen(req).read()
 PY
-export SIGNPOST_TEST_ENDPOINT=$ENDPOINT SIGNPOST_TEST_BUCKET=$BUCKET
+export SIGNPOST_TEST_ENDPOINT=$ENDPOINT SIGNPOST_TEST_BUCKET=$BUCKET SIGNPOST_TEST_SERVER=ceph
 export AWS_ENDPOINT_URL=$ENDPOINT AWS_ACCESS_KEY_ID=$KEY_ID AWS_SECRET_ACCESS_KEY=$SECRET AWS_REGION=us-east-1
 echo "ceph.sh: radosgw $(ceph --version | awk '{print $3}') at $ENDPOINT (bucket $BUCKET)" >&2
 "$@"

@@ -68,7 +68,7 @@ G bucket create "$BUCKET" >/dev/null
 G key import --yes -n signpost "$KEY_ID" "$SECRET" >/dev/null
 G bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID" >/dev/null
 
-export SIGNPOST_TEST_ENDPOINT="http://127.0.0.1:$S3_PORT" SIGNPOST_TEST_BUCKET="$BUCKET"
+export SIGNPOST_TEST_ENDPOINT="http://127.0.0.1:$S3_PORT" SIGNPOST_TEST_BUCKET="$BUCKET" SIGNPOST_TEST_SERVER=garage
 export AWS_ENDPOINT_URL="$SIGNPOST_TEST_ENDPOINT" AWS_ACCESS_KEY_ID="$KEY_ID" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_REGION=us-east-1
 # Garage needs a moment after the layout change before buckets answer.
 for i in $(seq 50); do

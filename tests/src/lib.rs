@@ -24,6 +24,9 @@ pub struct TestTarget {
     pub bucket: String,
     /// Whether this is the embedded server (its data directory can be inspected).
     pub embedded: Option<EmbeddedServer>,
+    /// Which server: `s3s-fs` (embedded), or SIGNPOST_TEST_SERVER (`garage`, `ceph`, as the
+    /// scripts in tests/servers set it), else `unknown`.
+    pub server: String,
 }
 
 impl TestTarget {
@@ -54,6 +57,7 @@ impl TestTarget {
                 secret_key: var("AWS_SECRET_ACCESS_KEY")?,
                 bucket,
                 embedded: None,
+                server: std::env::var("SIGNPOST_TEST_SERVER").unwrap_or_else(|_| "unknown".into()),
             };
             signpost::s3::ensure_bucket(&signpost::http::client()?, &t.presigner()?, &t.bucket)
                 .await?;
@@ -78,6 +82,7 @@ impl TestTarget {
             secret_key,
             bucket,
             embedded: Some(server),
+            server: "s3s-fs".into(),
         })
     }
 

@@ -329,6 +329,57 @@ pub enum UploadError {
         /// What became of the upload.
         abort: AbortOutcome,
     },
+    /// The URL carries the checksum of an empty body, an AWS SDK default, for a file that is not
+    /// empty.
+    #[error(
+        "the {what} carries {param}={value}, the checksum of an empty body that some AWS SDKs bake into presigned URLs: S3 will refuse these bytes. Presign without a checksum (AWS SDK for JavaScript v3: requestChecksumCalculation \"WHEN_REQUIRED\"; boto3: request_checksum_calculation=\"when_required\"), or with this file's checksum"
+    )]
+    EmptyBodyChecksum {
+        /// Which URL.
+        what: TargetKind,
+        /// The query parameter.
+        param: &'static str,
+        /// Its value.
+        value: &'static str,
+    },
+    /// `x-amz-sdk-checksum-algorithm` in the URL, but no checksum to go with it.
+    #[error(
+        "the {what} carries x-amz-sdk-checksum-algorithm but no x-amz-checksum-* value: S3 expects a checksum this upload does not send. Presign without the SDK's checksum (requestChecksumCalculation \"WHEN_REQUIRED\")"
+    )]
+    ChecksumAlgorithmWithoutChecksum {
+        /// Which URL.
+        what: TargetKind,
+    },
+    /// The URL signs a header the descriptor does not carry.
+    #[error(
+        "the {what} signs the header {header} but the descriptor does not carry it: add it to the descriptor's `headers` with the signed value, or presign without it"
+    )]
+    SignedHeaderNotCarried {
+        /// Which URL.
+        what: TargetKind,
+        /// The header.
+        header: String,
+    },
+    /// The descriptor sends an `x-amz-*` header the URL does not sign.
+    #[error(
+        "the descriptor sends {header}, which the {what} does not sign: S3 refuses unsigned x-amz-* headers; presign with it, or drop it"
+    )]
+    UnsignedAmzHeader {
+        /// Which URL.
+        what: TargetKind,
+        /// The header.
+        header: String,
+    },
+    /// A POST policy requires a Content-Type prefix the file's type does not have.
+    #[error(
+        "the form's policy requires a Content-Type starting with {prefix:?}, and this file's type {found}: give the upload's type (--content-type)"
+    )]
+    ContentTypeOutsidePrefix {
+        /// The policy's prefix.
+        prefix: String,
+        /// The type found from the file's name, or "cannot be told from its name".
+        found: String,
+    },
     /// A stream (standard input, a request body) given a descriptor that is not multipart.
     #[error(
         "a stream of unknown length can only go to a multipart descriptor (S3 needs a PUT's length before its body): presign a multipart upload (signpost presign multipart), or upload a file"
@@ -408,6 +459,11 @@ impl UploadError {
                 | UploadError::ContentTypeConflict { .. }
                 | UploadError::ContentTypeNotInForm
                 | UploadError::InvalidHeader { .. }
+                | UploadError::EmptyBodyChecksum { .. }
+                | UploadError::ChecksumAlgorithmWithoutChecksum { .. }
+                | UploadError::SignedHeaderNotCarried { .. }
+                | UploadError::UnsignedAmzHeader { .. }
+                | UploadError::ContentTypeOutsidePrefix { .. }
                 | UploadError::Client(_)
         )
     }
@@ -426,7 +482,7 @@ mod tests {
                     "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
                 ),
                 body_excerpt: String::new(),
-                note: None,
+                explanation: None,
             }),
             expected: vec![200, 201, 204],
             attempts: 1,
@@ -446,7 +502,7 @@ mod tests {
                 status: 500,
                 s3: None,
                 body_excerpt: String::new(),
-                note: None,
+                explanation: None,
             }),
             expected: vec![200],
             attempts: 2,

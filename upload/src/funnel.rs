@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
-use signpost_wire::QueryAuth;
 use signpost_wire::s3_xml::ErrorResponse;
 use time::OffsetDateTime;
 
@@ -123,7 +122,7 @@ impl Funnel {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    let refusal = refusal(req.target, status, &body);
+                    let refusal = refusal(req, status, &headers, &body);
                     let retryable =
                         is_retryable_status(status, refusal.s3.as_ref().map(|e| e.code.as_str()));
                     let e = UploadError::Refused {
@@ -249,27 +248,27 @@ fn stored_other_bytes(req: &Request<'_>, answer: &Answer) -> Option<UploadError>
     })
 }
 
-/// What a refusal says, with what the request itself tells about its cause.
-fn refusal(target: &Target, status: u16, body: &str) -> Refusal {
+/// What a refusal says, with what the request and the answer tell about its cause.
+fn refusal(req: &Request<'_>, status: u16, headers: &HeaderMap, body: &str) -> Refusal {
     let s3 = ErrorResponse::parse(body);
     let body_excerpt = if s3.is_none() {
         body.chars().take(200).collect::<String>().trim().to_owned()
     } else {
         String::new()
     };
-    // The bug that started this project: a presigned URL whose query string (and so its
-    // signature) was lost on the way.
-    let note = (matches!(status, 401 | 403)
-        && target.signed_by_query
-        && matches!(QueryAuth::from_url(target.url.as_str()), Ok(None)))
-    .then_some(
-        "the URL carries no signature (no X-Amz-* query parameters): if it was presigned, its query string was lost on the way",
+    let explanation = crate::explain::explain(
+        req,
+        status,
+        s3.as_ref(),
+        headers,
+        req.target.form_credential.as_deref(),
+        OffsetDateTime::now_utc(),
     );
     Refusal {
         status,
         s3,
         body_excerpt,
-        note,
+        explanation,
     }
 }
 

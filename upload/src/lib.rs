@@ -45,6 +45,7 @@ pub mod blocking;
 mod body;
 mod client;
 mod error;
+mod explain;
 mod form;
 mod funnel;
 mod integrity;
@@ -58,6 +59,7 @@ mod refusal;
 mod retry;
 mod source;
 mod stream;
+mod traps;
 mod uploader;
 
 pub use error::{

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::error::{TargetKind, UploadError};
 use crate::form::{Framing, framing};
 use crate::source::FileSource;
+use crate::traps;
 
 /// Per-upload choices.
 #[derive(Clone, Default)]
@@ -57,6 +58,8 @@ pub(crate) struct Target {
     pub(crate) expires_at: Option<OffsetDateTime>,
     /// Authorized by a query-string signature (everything but a POST form).
     pub(crate) signed_by_query: bool,
+    /// A POST form's `x-amz-credential`, to explain a refusal.
+    pub(crate) form_credential: Option<String>,
 }
 
 impl Target {
@@ -87,6 +90,7 @@ impl Target {
             kind,
             expires_at,
             signed_by_query: kind != TargetKind::FormUrl,
+            form_credential: None,
         })
     }
 }
@@ -180,11 +184,21 @@ impl UploadPlan {
                 let mut parts = Vec::with_capacity(needed as usize);
                 for number in 1..=needed {
                     let offset = u64::from(number - 1) * mp.part_size;
+                    let part_len = mp.part_size.min(len - offset.min(len));
+                    let url = &mp.parts[number as usize - 1];
+                    if check {
+                        traps::check(
+                            url,
+                            TargetKind::Part(number),
+                            &OrderedPairs::default(),
+                            part_len,
+                        )?;
+                    }
                     parts.push(PartPlan {
                         number,
                         offset,
-                        len: mp.part_size.min(len - offset.min(len)),
-                        target: target(&mp.parts[number as usize - 1], TargetKind::Part(number))?,
+                        len: part_len,
+                        target: target(url, TargetKind::Part(number))?,
                     });
                 }
                 Shape::Multipart {
@@ -196,6 +210,7 @@ impl UploadPlan {
                         kind: TargetKind::Abort,
                         expires_at: None,
                         signed_by_query: true,
+                        form_credential: None,
                     }),
                 }
             }
@@ -216,6 +231,15 @@ impl UploadPlan {
                     }
                     headers.insert(CONTENT_TYPE, header_value("Content-Type", ct)?);
                 }
+                if check {
+                    let mut sent = job.headers.clone();
+                    if let Some(ct) = &opts.content_type
+                        && !sent.set("content-type", ct)
+                    {
+                        sent.push("Content-Type", ct.clone());
+                    }
+                    traps::check(&job.url, TargetKind::PresignedUrl, &sent, len)?;
+                }
                 Shape::Put {
                     target: target(&job.url, TargetKind::PresignedUrl)?,
                     headers,
@@ -223,12 +247,17 @@ impl UploadPlan {
             }
             (None, UploadMethod::Post) => {
                 let file_name = opts.file_name.clone().unwrap_or_else(|| source.file_name());
-                let ct = opts.content_type.as_deref();
-                if check && ct.is_some() && job.fields.get("content-type").is_none() {
+                if check && opts.content_type.is_some() && job.fields.get("content-type").is_none()
+                {
                     return Err(UploadError::ContentTypeNotInForm);
                 }
-                let fields = effective_fields(&job.fields, &file_name, ct);
+                let ct = match &opts.content_type {
+                    Some(ct) => Some(ct.clone()),
+                    None => type_for_prefix(&job.fields, &file_name)?,
+                };
+                let fields = effective_fields(&job.fields, &file_name, ct.as_deref());
                 let mut target = target(&job.url, TargetKind::FormUrl)?;
+                target.form_credential = job.fields.get("x-amz-credential").map(str::to_owned);
                 if check && let Some(policy_b64) = job.fields.get("policy") {
                     let policy = PolicyDocument::from_base64(policy_b64)?;
                     match policy.check_form(fields.iter(), None, Some(len), Some(now)) {
@@ -316,6 +345,38 @@ impl UploadPlan {
             }
             _ => self.source.len(),
         }
+    }
+}
+
+/// The file's type, when the policy asks for a `Content-Type` prefix and the form carries that
+/// prefix itself as a placeholder (what `signpost presign post --content-type-prefix` makes):
+/// told from the file's name, and checked against the prefix.
+fn type_for_prefix(fields: &OrderedPairs, file_name: &str) -> Result<Option<String>, UploadError> {
+    let (Some(sent), Some(policy)) = (fields.get("content-type"), fields.get("policy")) else {
+        return Ok(None);
+    };
+    let Ok(policy) = PolicyDocument::from_base64(policy) else {
+        return Ok(None);
+    };
+    let prefix = policy.conditions.iter().find_map(|c| match c {
+        signpost_wire::Condition::StartsWith { field, prefix } if field == "content-type" => {
+            Some(prefix.clone())
+        }
+        _ => None,
+    });
+    let Some(prefix) = prefix.filter(|p| p == sent && !p.is_empty()) else {
+        return Ok(None);
+    };
+    match mime_guess::from_path(file_name).first() {
+        Some(m) if m.essence_str().starts_with(&prefix) => Ok(Some(m.essence_str().to_owned())),
+        Some(m) => Err(UploadError::ContentTypeOutsidePrefix {
+            prefix,
+            found: format!("is {}", m.essence_str()),
+        }),
+        None => Err(UploadError::ContentTypeOutsidePrefix {
+            prefix,
+            found: "cannot be told from its name".into(),
+        }),
     }
 }
 

@@ -13,8 +13,8 @@ pub struct Refusal {
     pub s3: Option<ErrorResponse>,
     /// The start of the body when it was not an S3 error document.
     pub body_excerpt: String,
-    /// What signpost can add from the request itself (e.g. a URL that carries no signature).
-    pub note: Option<&'static str>,
+    /// The cause, as far as the request sent and the answer tell (see the `explain` module).
+    pub explanation: Option<String>,
 }
 
 impl fmt::Display for Refusal {
@@ -30,8 +30,8 @@ impl fmt::Display for Refusal {
 
 impl Refusal {
     /// The cause, as far as the request and the answer tell.
-    pub fn hint(&self) -> &'static str {
-        if let Some(n) = self.note {
+    pub fn hint(&self) -> &str {
+        if let Some(n) = &self.explanation {
             return n;
         }
         match self.s3.as_ref().map(|e| e.code.as_str()) {

@@ -57,7 +57,8 @@ impl RetryPolicy {
 /// Whether S3's answer is worth another try: server errors, throttling, a body that arrived
 /// damaged (`BadDigest`: the bytes are read again) or too slowly (`RequestTimeout`).
 pub fn is_retryable_status(status: u16, s3_code: Option<&str>) -> bool {
-    status >= 500
+    // 501 Not Implemented stays not implemented.
+    (status >= 500 && status != 501)
         || status == 429
         || matches!(s3_code, Some("SlowDown" | "BadDigest" | "RequestTimeout"))
 }
@@ -76,7 +77,7 @@ mod tests {
         for s in [500, 502, 503, 504, 429] {
             assert!(is_retryable_status(s, None), "{s}");
         }
-        for s in [400, 401, 403, 404, 409, 411, 412] {
+        for s in [400, 401, 403, 404, 409, 411, 412, 501] {
             assert!(!is_retryable_status(s, None), "{s}");
         }
         assert!(is_retryable_status(400, Some("SlowDown")));

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod amz_date;
+pub mod canonical;
 mod condition;
 mod descriptor;
 pub mod limits;
@@ -40,6 +41,7 @@ mod policy;
 mod query_auth;
 mod redact;
 pub mod s3_xml;
+pub mod uri;
 
 pub use condition::Condition;
 pub use descriptor::{

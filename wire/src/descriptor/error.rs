@@ -82,6 +82,15 @@ pub enum DescriptorError {
         /// The status.
         code: u16,
     },
+    /// A 3xx in `expectedStatusCodes` of a descriptor that is not a form with
+    /// `success_action_redirect`.
+    #[error(
+        "descriptor `expectedStatusCodes` holds {code}, a redirect: S3 answers one for a stored object only to a POST form with a success_action_redirect field; anything else redirected (301 PermanentRedirect: another region) was not stored"
+    )]
+    RedirectNotSuccess {
+        /// The status.
+        code: u16,
+    },
     /// `multipart` with a method other than POST.
     #[error(
         "descriptor `multipart` needs \"method\": \"POST\": `url` is the CompleteMultipartUpload URL"

@@ -223,6 +223,17 @@ impl RunnerJobCustomUpload {
         {
             return Err(DescriptorError::NotASuccessStatus { code });
         }
+        // A redirect is S3's answer to a stored form only when the form asks for one.
+        let redirects = self.method == UploadMethod::Post
+            && self.fields.get("success_action_redirect").is_some();
+        if let Some(&code) = self
+            .expected_status_codes
+            .iter()
+            .find(|c| (300..=399).contains(*c))
+            && !redirects
+        {
+            return Err(DescriptorError::RedirectNotSuccess { code });
+        }
         if let Some(mp) = &self.multipart {
             self.check_multipart(mp)?;
         }

@@ -64,6 +64,13 @@ fn refusals_name_the_field() {
     assert!(err(r#"{"url":"http://h/","headers":{"a":"1","A":"2"}}"#).contains("twice"));
     assert!(err(r#"{"url":"http://h/","expectedStatusCodes":[]}"#).contains("empty"));
     assert!(err(r#"{"url":"http://h/","expectedStatusCodes":[403]}"#).contains("403"));
+    assert!(err(r#"{"url":"http://h/","expectedStatusCodes":[200,301]}"#).contains("redirect"));
+    assert!(
+        RunnerJobCustomUpload::from_json(
+            r#"{"url":"http://h/b","method":"POST","fields":{"success_action_redirect":"http://x/"},"expectedStatusCodes":[303]}"#
+        )
+        .is_ok()
+    );
     assert!(err(r#"{"method":"PUT"}"#).contains("missing field `url`"));
     assert!(err("{").contains("malformed"));
 }
