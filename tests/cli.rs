@@ -407,3 +407,123 @@ async fn the_printed_curl_command_uploads_the_file() {
     );
     assert_eq!(get_back(&t, &format!("{prefix}clip.mp4")).await, data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_reads_a_descriptor_and_names_what_would_stop_an_upload() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = t.key("inspect me.mp4");
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "put",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        &key,
+        "--content-type",
+        "video/mp4",
+    ]);
+    let good = run(c).await.stdout;
+    let job = write(dir.path(), "good.json", &good);
+    let mut c = signpost(&t);
+    c.env_remove("AWS_SECRET_ACCESS_KEY");
+    c.args(["inspect", "--json", job.to_str().unwrap()]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let i: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(i["key"], key.as_str());
+    assert_eq!(
+        i["signed_headers"],
+        serde_json::json!(["content-type", "host"])
+    );
+    assert_eq!(i["credential"]["region"], t.region.as_str());
+    assert!(i["expires_in"].as_i64().unwrap() > 3500);
+    assert!(!text(&out.stdout).contains(&t.secret_key));
+
+    // A URL from an SDK that baked in the checksum of an empty body, and expired.
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "put",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        &key,
+        "--at",
+        "2020-01-01T00:00:00Z",
+    ]);
+    let old: serde_json::Value = serde_json::from_slice(&run(c).await.stdout).unwrap();
+    let url = format!(
+        "{}&x-amz-checksum-crc32=AAAAAA%3D%3D",
+        old["url"].as_str().unwrap()
+    );
+    let mut c = signpost(&t);
+    c.args(["inspect", &url]);
+    let out = run(c).await;
+    let report = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(report.contains("EXPIRED"), "{report}");
+    assert!(
+        report.contains("PROBLEM          the presigned URL expired"),
+        "{report}"
+    );
+    assert!(report.contains("checksum of an empty body"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_says_whether_s3_would_accept_the_request() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "put",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        "v.mp4",
+        "--content-type",
+        "video/mp4",
+    ]);
+    let job = write(dir.path(), "job.json", &run(c).await.stdout);
+    let mut c = signpost(&t);
+    c.args(["verify", job.to_str().unwrap()]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("PUT request: accepted"));
+    let mut c = signpost(&t);
+    c.args([
+        "verify",
+        job.to_str().unwrap(),
+        "--header",
+        "Content-Type: text/html",
+    ]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("refused, 403 SignatureDoesNotMatch"),
+        "{}",
+        text(&out.stdout)
+    );
+    let mut c = signpost(&t);
+    c.args([
+        "presign",
+        "post",
+        "--bucket",
+        &t.bucket,
+        "--key-prefix",
+        "v/",
+    ]);
+    let form = write(dir.path(), "form.json", &run(c).await.stdout);
+    let mut c = signpost(&t);
+    c.env("AWS_SECRET_ACCESS_KEY", "not-the-secret");
+    c.args(["verify", form.to_str().unwrap()]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("POST form: refused"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -38,6 +38,12 @@ enum Command {
     /// Accept uploads to URLs signed for the gateway (as the stock PeerTube runner sends them)
     /// and store them in the upstream S3.
     Gateway(cmd::gateway::GatewayArgs),
+    /// What a descriptor or presigned URL says (method, key, scope, expiry, signed headers,
+    /// policy, parts) and what would stop an upload; no credentials needed. Exit 1 on a problem.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Would S3 accept this request or form? Checked with the credentials (for receivers and
+    /// job servers). Exit 0 when accepted, 1 with the rule that fails.
+    Verify(cmd::inspect::VerifyArgs),
 }
 
 /// `SIGNPOST_LOG`, by default `warn` (`error` for `roundtrip`, whose table reports the retries
@@ -77,6 +83,8 @@ fn main() -> ExitCode {
             Command::Upload(a) => cmd::upload::run(&cli.s3, a).await,
             Command::Roundtrip(a) => cmd::roundtrip::run(&cli.s3, a).await,
             Command::Gateway(a) => cmd::gateway::run(&cli.s3, a).await,
+            Command::Inspect(a) => cmd::inspect::inspect_cmd(a),
+            Command::Verify(a) => cmd::inspect::verify_cmd(&cli.s3, a),
         }
     });
     match result {

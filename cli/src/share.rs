@@ -35,7 +35,17 @@ pub fn html_form(form: &PostForm) -> String {
             html_escape(value)
         ));
     }
-    s.push_str("  <input type=\"file\" name=\"file\">\n");
+    // A policy that takes any Content-Type under a prefix: the form carries the prefix as a
+    // placeholder, and the page puts the chosen file's own type there (checked by S3 against the
+    // prefix), so the object is not stored with the bare prefix as its type.
+    let type_prefix = form.policy.conditions.iter().any(|c| {
+        matches!(c, signpost_wire::Condition::StartsWith { field, .. } if field == "content-type")
+    });
+    if type_prefix {
+        s.push_str("  <input type=\"file\" name=\"file\" onchange=\"if (this.files[0] &amp;&amp; this.files[0].type) this.form.elements['Content-Type'].value = this.files[0].type\">\n");
+    } else {
+        s.push_str("  <input type=\"file\" name=\"file\">\n");
+    }
     s.push_str("  <input type=\"submit\" value=\"Upload\">\n</form>\n</body>\n</html>\n");
     s
 }
@@ -88,6 +98,25 @@ mod tests {
         let policy = html.find("name=\"policy\"").unwrap();
         let file = html.find("type=\"file\" name=\"file\"").unwrap();
         assert!(key < policy && policy < file);
+    }
+
+    #[test]
+    fn a_content_type_prefix_form_takes_the_files_type() {
+        let f = Presigner::new(
+            Credentials::new("AKID", "SECRET"),
+            Endpoint::custom("http://127.0.0.1:9000", "us-east-1").unwrap(),
+        )
+        .post_policy("b")
+        .key("k")
+        .content_type_starts_with("video/")
+        .build()
+        .unwrap();
+        let html = html_form(&f);
+        assert!(
+            html.contains("this.form.elements['Content-Type'].value = this.files[0].type"),
+            "{html}"
+        );
+        assert!(!html_form(&form()).contains("onchange"));
     }
 
     #[test]

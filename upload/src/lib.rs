@@ -46,6 +46,7 @@ mod body;
 mod client;
 mod error;
 mod explain;
+mod findings;
 mod form;
 mod funnel;
 mod integrity;
@@ -65,6 +66,7 @@ mod uploader;
 pub use error::{
     AbortOutcome, ClientError, FileChange, Refusal, TargetKind, TransportError, UploadError,
 };
+pub use findings::findings;
 pub use outcome::UploadOutcome;
 pub use plan::{UploadOptions, UploadPlan};
 pub use progress::{Progress, ProgressFn};

@@ -1,6 +1,7 @@
 //! One module per subcommand; the logic they call lives in the libraries.
 
 pub mod gateway;
+pub mod inspect;
 pub mod presign;
 pub mod roundtrip;
 pub mod serve;

@@ -98,7 +98,7 @@ pub enum VerifyError {
     UnsignedHeader(String),
     /// The signature does not match.
     #[error(
-        "SignatureDoesNotMatch: the request signature we calculated does not match the signature you provided. Check your key and signing method."
+        "the request signature we calculated does not match the signature you provided. Check your key and signing method."
     )]
     SignatureDoesNotMatch {
         /// The canonical request computed here (as S3 shows it).
