@@ -6,23 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use sha2::{Digest, Sha256};
-use signpost_tests::TestTarget;
-
-/// The `signpost` binary, built once for this test run. Cargo only tells the `signpost` package's
-/// own tests where its binary is, so this workspace-level suite builds it (same profile).
-fn binary() -> &'static std::path::Path {
-    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        escargot::CargoBuild::new()
-            .package("signpost")
-            .bin("signpost")
-            .current_release()
-            .run()
-            .unwrap()
-            .path()
-            .to_owned()
-    })
-}
+use signpost_tests::{TestTarget, binary};
 
 fn signpost(t: &TestTarget) -> Command {
     let mut c = Command::new(binary());

@@ -151,6 +151,7 @@ impl MultipartPlan {
         }
         let complete = sign(PresignRequest::complete_multipart_upload(b, k, u))?;
         let abort = sign(PresignRequest::abort_multipart_upload(b, k, u))?;
+        let list = sign(PresignRequest::list_parts(b, k, u))?;
         let mut d = RunnerJobCustomUpload::new(complete.url, UploadMethod::Post);
         d.expected_status_codes = vec![200];
         d.multipart = Some(MultipartTarget {
@@ -158,6 +159,7 @@ impl MultipartPlan {
             part_size: self.part_size,
             parts,
             abort_url: abort.url,
+            list_parts_url: Some(list.url),
         });
         Ok(d)
     }

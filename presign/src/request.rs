@@ -97,6 +97,16 @@ impl PresignRequest {
         Self::new(S3Operation::AbortMultipartUpload { upload_id }, bucket, key)
     }
 
+    /// ListParts of `upload_id`: what the server holds of it (its first 1,000 parts).
+    pub fn list_parts(
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        upload_id: impl Into<String>,
+    ) -> Self {
+        let upload_id = upload_id.into();
+        Self::new(S3Operation::ListParts { upload_id }, bucket, key)
+    }
+
     /// When it is signed and how long it is accepted (default: now, one hour).
     pub fn validity(mut self, v: Validity) -> Self {
         self.validity = v;

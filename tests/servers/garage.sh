@@ -11,6 +11,11 @@
 # AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION set. Garage is
 # stopped (by its PID) and its directory removed when the script exits, whatever happens.
 # Garage is AGPL: it runs here as a separate test process only, never linked.
+#
+# GARAGE_NODES=3 starts a cluster instead: three nodes on loopback, connected, one zone each,
+# replication factor 3 (a write needs 2 of 3 nodes). The endpoint is node 1's; the PIDs of the
+# other nodes are exported as SIGNPOST_TEST_GARAGE_PEERS (space-separated) so a test can kill one
+# while an upload is in flight.
 set -euo pipefail
 GARAGE_VERSION=2.5.0
 [ $# -gt 0 ] || { echo "usage: $0 COMMAND [ARGS...]" >&2; exit 2; }
@@ -24,43 +29,64 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 hex() { python3 -c "import secrets,sys; print(secrets.token_hex(int(sys.argv[1])))" "$1"; }
 
+NODES=${GARAGE_NODES:-1}
 DIR=$(mktemp -d -t signpost-garage-XXXXXX)
-PID=
+PIDS=()
 cleanup() {
-  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 
-RPC_PORT=$(free_port)
-S3_PORT=$(free_port)
-cat > "$DIR/garage.toml" <<TOML
-metadata_dir = "$DIR/meta"
-data_dir = "$DIR/data"
+SECRET_RPC=$(hex 32)
+S3_PORTS=()
+RPC_PORTS=()
+for n in $(seq "$NODES"); do
+  RPC_PORTS+=("$(free_port)")
+  S3_PORTS+=("$(free_port)")
+  mkdir -p "$DIR/n$n"
+  cat > "$DIR/n$n/garage.toml" <<TOML
+metadata_dir = "$DIR/n$n/meta"
+data_dir = "$DIR/n$n/data"
 db_engine = "sqlite"
-replication_factor = 1
-rpc_bind_addr = "127.0.0.1:$RPC_PORT"
-rpc_public_addr = "127.0.0.1:$RPC_PORT"
-rpc_secret = "$(hex 32)"
+replication_factor = $NODES
+rpc_bind_addr = "127.0.0.1:${RPC_PORTS[$((n-1))]}"
+rpc_public_addr = "127.0.0.1:${RPC_PORTS[$((n-1))]}"
+rpc_secret = "$SECRET_RPC"
 
 [s3_api]
 s3_region = "us-east-1"
-api_bind_addr = "127.0.0.1:$S3_PORT"
+api_bind_addr = "127.0.0.1:${S3_PORTS[$((n-1))]}"
 TOML
-G() { garage -c "$DIR/garage.toml" "$@"; }
+done
+GN() { local n=$1; shift; garage -c "$DIR/n$n/garage.toml" "$@"; }
+G() { GN 1 "$@"; }
 
-G server > "$DIR/server.log" 2>&1 &
-PID=$!
-for i in $(seq 100); do
-  if G status >/dev/null 2>&1; then break; fi
-  kill -0 "$PID" 2>/dev/null || { cat "$DIR/server.log" >&2; echo "garage.sh: garage server exited" >&2; exit 1; }
-  [ "$i" -lt 100 ] || { cat "$DIR/server.log" >&2; echo "garage.sh: garage server did not start" >&2; exit 1; }
-  sleep 0.2
+for n in $(seq "$NODES"); do
+  GN "$n" server > "$DIR/n$n/server.log" 2>&1 &
+  PIDS+=($!)
+done
+for n in $(seq "$NODES"); do
+  for i in $(seq 100); do
+    if GN "$n" status >/dev/null 2>&1; then break; fi
+    kill -0 "${PIDS[$((n-1))]}" 2>/dev/null || { cat "$DIR/n$n/server.log" >&2; echo "garage.sh: garage node $n exited" >&2; exit 1; }
+    [ "$i" -lt 100 ] || { cat "$DIR/n$n/server.log" >&2; echo "garage.sh: garage node $n did not start" >&2; exit 1; }
+    sleep 0.2
+  done
 done
 
-NODE=$(G node id -q 2>/dev/null | cut -d@ -f1)
-G layout assign -z dc1 -c 1G "$NODE" >/dev/null
+IDS=()
+for n in $(seq "$NODES"); do
+  IDS+=("$(GN "$n" node id -q 2>/dev/null | cut -d@ -f1)")
+done
+for n in $(seq 2 "$NODES"); do
+  G node connect "${IDS[$((n-1))]}@127.0.0.1:${RPC_PORTS[$((n-1))]}" >/dev/null
+done
+for n in $(seq "$NODES"); do
+  G layout assign -z "dc$n" -c 1G "${IDS[$((n-1))]}" >/dev/null
+done
 G layout apply --version 1 >/dev/null
+S3_PORT=${S3_PORTS[0]}
 BUCKET=signpost-test
 KEY_ID="GK$(hex 12)"
 SECRET=$(hex 32)
@@ -69,6 +95,9 @@ G key import --yes -n signpost "$KEY_ID" "$SECRET" >/dev/null
 G bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID" >/dev/null
 
 export SIGNPOST_TEST_ENDPOINT="http://127.0.0.1:$S3_PORT" SIGNPOST_TEST_BUCKET="$BUCKET" SIGNPOST_TEST_SERVER=garage
+if [ "$NODES" -gt 1 ]; then
+  export SIGNPOST_TEST_SERVER=garage-cluster SIGNPOST_TEST_GARAGE_PEERS="${PIDS[*]:1}"
+fi
 export AWS_ENDPOINT_URL="$SIGNPOST_TEST_ENDPOINT" AWS_ACCESS_KEY_ID="$KEY_ID" AWS_SECRET_ACCESS_KEY="$SECRET" AWS_REGION=us-east-1
 # Garage needs a moment after the layout change before buckets answer.
 for i in $(seq 50); do
@@ -76,5 +105,5 @@ for i in $(seq 50); do
   [ "$code" = 403 ] || [ "$code" = 200 ] && break
   sleep 0.2
 done
-echo "garage.sh: garage $GARAGE_VERSION at $SIGNPOST_TEST_ENDPOINT (bucket $BUCKET)" >&2
+echo "garage.sh: garage $GARAGE_VERSION, $NODES node(s), at $SIGNPOST_TEST_ENDPOINT (bucket $BUCKET)" >&2
 "$@"

@@ -4,10 +4,26 @@
 //! with a temporary directory and fresh credentials. With `SIGNPOST_TEST_ENDPOINT` set, the
 //! tests run against that server instead (MinIO, Garage, AWS), with the `AWS_*` credentials.
 
+pub mod proxy;
 pub mod raw;
 
 use signpost::server::{EmbeddedServer, ServeOptions};
 use signpost_presign::{Credentials, Endpoint, Presigner};
+
+/// The `signpost` binary, built once per test process. Cargo only tells the `signpost` package's
+/// own tests where its binary is, so this workspace-level suite builds it (same profile).
+pub fn binary() -> &'static std::path::Path {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        escargot::CargoBuild::new()
+            .package("signpost")
+            .bin("signpost")
+            .current_release()
+            .run()
+            .map(|b| b.path().to_owned())
+            .unwrap_or_else(|e| panic!("cannot build the signpost binary: {e}"))
+    })
+}
 
 /// A server for one test, with the credentials and bucket to use.
 #[derive(Debug)]

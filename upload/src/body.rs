@@ -17,7 +17,10 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 
+use md5::{Digest, Md5};
+
 use crate::error::{FileChange, UploadError};
+use crate::integrity::Md5Digest;
 use crate::progress::AttemptMeter;
 
 /// How much of the file one read takes.
@@ -28,13 +31,18 @@ pub(crate) const READ_AHEAD: usize = 2;
 /// Where a body failure is left for the sender to find (reqwest wraps body errors opaquely).
 pub(crate) type FailSlot = Arc<Mutex<Option<UploadError>>>;
 
-/// One attempt's context: its share of the progress, its failure slot, and whether to hold the
-/// body back (after `Expect: 100-continue`) so an early refusal is read before anything is sent.
+/// Where the MD5 of a file range read while sending is left, once the last byte is read.
+pub(crate) type DigestSlot = Arc<Mutex<Option<Md5Digest>>>;
+
+/// One attempt's context: its share of the progress, its failure slot, whether to hold the
+/// body back (after `Expect: 100-continue`) so an early refusal is read before anything is sent,
+/// and where to leave the MD5 of the file bytes when they are hashed as they are read.
 #[derive(Clone, Debug)]
 pub(crate) struct Attempt {
     pub(crate) meter: Arc<AttemptMeter>,
     pub(crate) fail: FailSlot,
     pub(crate) hold: Option<std::time::Duration>,
+    pub(crate) digest: Option<DigestSlot>,
 }
 
 /// What a request carries.
@@ -81,9 +89,24 @@ enum Chunk {
 
 /// Reads `len` bytes from `offset` and sends them in chunks; with `to_end`, checks that the file
 /// ends there before the last chunk goes out, so a server never receives a complete body from a
-/// file that is still being written. Stops when the body is dropped (the channel closes).
-fn read_ahead(mut file: std::fs::File, len: u64, to_end: bool, tx: mpsc::Sender<Chunk>) {
+/// file that is still being written. With `digest`, hashes the bytes as they are read (on this
+/// thread, off the one writing the socket) and leaves the MD5 there before the last chunk goes
+/// out. Stops when the body is dropped (the channel closes).
+fn read_ahead(
+    mut file: std::fs::File,
+    len: u64,
+    to_end: bool,
+    digest: Option<DigestSlot>,
+    tx: mpsc::Sender<Chunk>,
+) {
     use std::io::Read;
+    let mut hasher = digest.as_ref().map(|_| Md5::new());
+    if len == 0
+        && let (Some(slot), Some(h)) = (&digest, hasher.take())
+        && let Ok(mut s) = slot.lock()
+    {
+        *s = Some(h.finalize().into());
+    }
     let mut remaining = len;
     while remaining > 0 {
         let want = remaining.min(CHUNK as u64);
@@ -114,6 +137,15 @@ fn read_ahead(mut file: std::fs::File, len: u64, to_end: bool, tx: mpsc::Sender<
                     let _ = tx.blocking_send(Chunk::Failed(e));
                     return;
                 }
+            }
+        }
+        if let Some(h) = hasher.as_mut() {
+            h.update(&buf);
+            if remaining == 0
+                && let (Some(slot), Some(h)) = (&digest, hasher.take())
+                && let Ok(mut s) = slot.lock()
+            {
+                *s = Some(h.finalize().into());
             }
         }
         if tx.blocking_send(Chunk::Data(Bytes::from(buf))).is_err() {
@@ -155,8 +187,8 @@ impl FileRangeBody {
         }
         let file = file.into_std().await;
         let (tx, chunks) = mpsc::channel(READ_AHEAD);
-        let (len, to_end) = (slice.len, slice.to_end);
-        tokio::task::spawn_blocking(move || read_ahead(file, len, to_end, tx));
+        let (len, to_end, digest) = (slice.len, slice.to_end, attempt.digest.clone());
+        tokio::task::spawn_blocking(move || read_ahead(file, len, to_end, digest, tx));
         let nonempty = |b: &Bytes| (!b.is_empty()).then(|| b.clone());
         Ok(FileRangeBody {
             len: slice.before.len() as u64 + slice.len + slice.after.len() as u64,
@@ -221,6 +253,7 @@ impl Body for FileRangeBody {
                 Some(Chunk::Data(b)) => {
                     this.remaining -= b.len() as u64;
                     this.meter.add(b.len() as u64);
+                    this.meter.add_file(b.len() as u64);
                     Poll::Ready(Some(Ok(Frame::data(b))))
                 }
                 Some(Chunk::Changed(change)) => {

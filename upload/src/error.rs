@@ -28,6 +28,8 @@ pub enum TargetKind {
     Complete,
     /// The AbortMultipartUpload URL.
     Abort,
+    /// The ListParts URL.
+    ListParts,
 }
 
 impl fmt::Display for TargetKind {
@@ -39,6 +41,7 @@ impl fmt::Display for TargetKind {
             TargetKind::Part(n) => write!(f, "URL of part {n}"),
             TargetKind::Complete => f.write_str("CompleteMultipartUpload URL"),
             TargetKind::Abort => f.write_str("AbortMultipartUpload URL"),
+            TargetKind::ListParts => f.write_str("ListParts URL"),
         }
     }
 }
@@ -134,6 +137,24 @@ impl fmt::Display for FileChange {
     }
 }
 
+fn ahead(secs: i64) -> String {
+    match secs {
+        s if s.abs() <= 2 => "within 2 s of it".into(),
+        s if s > 0 => format!("{s} s ahead"),
+        s => format!("{} s behind", -s),
+    }
+}
+
+/// What a server holds after it stored other bytes than were sent.
+fn wrong_bytes_left(what: &TargetKind) -> &'static str {
+    match what {
+        TargetKind::Part(_) => {
+            "the part is not used: the upload is not completed with it, and sending it again replaces it"
+        }
+        _ => "the object at that key holds those wrong bytes until it is uploaded again or deleted",
+    }
+}
+
 /// Why an upload failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -176,6 +197,18 @@ pub enum UploadError {
         what: TargetKind,
         /// When it expired.
         expires_at: OffsetDateTime,
+    },
+    /// The URL has expired by the server's clock too (asked because this machine's said so).
+    #[error("the {what} expired at {expires_at}: the server's clock says it is now {server_time} (this machine's clock is {}); ask the server for a new upload target", ahead(*.local_ahead_secs))]
+    ExpiredByServerClock {
+        /// Which URL, or the policy.
+        what: TargetKind,
+        /// When it expired.
+        expires_at: OffsetDateTime,
+        /// The server's time (its `Date` header).
+        server_time: OffsetDateTime,
+        /// How far this machine's clock is ahead of the server's (negative: behind), seconds.
+        local_ahead_secs: i64,
     },
     /// A presigned URL carries damaged SigV4 parameters.
     #[error("the {what} is damaged: {source}")]
@@ -276,7 +309,7 @@ pub enum UploadError {
     /// The server answered success with an ETag that is not the MD5 of what was sent: it stored
     /// other bytes. Retried (the bytes sent again); this is the last attempt's.
     #[error(
-        "the server stored other bytes than were sent to the {what}: its ETag is {etag}, the MD5 of what was sent is {sent_md5}"
+        "the server stored other bytes than were sent to the {what}: its ETag is {etag}, the MD5 of what was sent is {sent_md5}; {}", wrong_bytes_left(.what)
     )]
     ETagMismatch {
         /// Which URL.
@@ -285,6 +318,48 @@ pub enum UploadError {
         sent_md5: String,
         /// The ETag answered.
         etag: String,
+    },
+    /// A multipart upload failed and was kept on the server, to be resumed.
+    #[error(
+        "{source}; the multipart upload {upload_id} is kept with {stored} of {parts} parts stored: upload again with this descriptor (or a fresh one for the same upload) to resume it, or abort it (signpost upload --abort --job JOB)"
+    )]
+    Kept {
+        /// What failed.
+        source: Box<UploadError>,
+        /// The upload.
+        upload_id: String,
+        /// Parts the server holds (sent in this run or before).
+        stored: u32,
+        /// Parts in the plan.
+        parts: u32,
+    },
+    /// A journal says the upload was begun from a file that has changed since.
+    #[error(
+        "{} cannot resume multipart upload {upload_id}: {change} since its parts were sent, so they are not this file's; nothing was sent. Abort that upload (signpost upload --abort --job JOB) and upload to a new descriptor", .path.display()
+    )]
+    ResumeFileChanged {
+        /// The file.
+        path: PathBuf,
+        /// The upload.
+        upload_id: String,
+        /// What differs.
+        change: String,
+    },
+    /// Another process is uploading the same multipart upload.
+    #[error(
+        "another process is uploading multipart upload {upload_id} now (its lock is held); nothing was sent: wait for it to finish, or stop it first"
+    )]
+    ResumeBusy {
+        /// The upload.
+        upload_id: String,
+    },
+    /// The server no longer has the multipart upload (completed or aborted): nothing to resume.
+    #[error(
+        "the server has no multipart upload {upload_id} (NoSuchUpload): it was completed or aborted, so it cannot be resumed; its journal was removed. Ask for a new descriptor"
+    )]
+    UploadGone {
+        /// The upload.
+        upload_id: String,
     },
     /// CompleteMultipartUpload's ETag is not the one the parts sent make.
     #[error(
@@ -320,6 +395,22 @@ pub enum UploadError {
         source: Box<UploadError>,
         /// What became of the upload.
         abort: AbortOutcome,
+    },
+    /// A part failed (what [`UploadError::Kept`] says when the upload is kept).
+    #[error("part {part} of {parts} failed: {source}")]
+    PartFailed {
+        /// The part number (1-based).
+        part: u32,
+        /// Parts in all.
+        parts: u32,
+        /// Why.
+        source: Box<UploadError>,
+    },
+    /// CompleteMultipartUpload failed (what [`UploadError::Kept`] says when the upload is kept).
+    #[error("CompleteMultipartUpload failed: {source}")]
+    CompleteFailed {
+        /// Why.
+        source: Box<UploadError>,
     },
     /// Every part was stored but CompleteMultipartUpload failed; the upload was aborted.
     #[error("CompleteMultipartUpload failed: {source}; {abort}")]
@@ -385,6 +476,11 @@ pub enum UploadError {
         "a stream of unknown length can only go to a multipart descriptor (S3 needs a PUT's length before its body): presign a multipart upload (signpost presign multipart), or upload a file"
     )]
     StreamNeedsMultipart,
+    /// An abort asked of a descriptor that is not a multipart upload.
+    #[error(
+        "only a multipart upload can be aborted, and this descriptor is a single PUT or POST: there is nothing to abort"
+    )]
+    NotMultipart,
     /// Bytes in memory given a descriptor that is not a PUT.
     #[error("bytes held in memory are uploaded with a PUT descriptor")]
     BytesNeedPut,
@@ -425,6 +521,9 @@ impl UploadError {
             UploadError::Refused { refusal, .. } => refusal.s3.as_ref().map(|e| e.code.as_str()),
             UploadError::CompletedWithError(e) => Some(&e.code),
             UploadError::Part { source, .. }
+            | UploadError::PartFailed { source, .. }
+            | UploadError::CompleteFailed { source }
+            | UploadError::Kept { source, .. }
             | UploadError::Complete { source, .. }
             | UploadError::ExpiredWhileRetrying { last: source, .. } => source.s3_code(),
             _ => None,
@@ -436,6 +535,9 @@ impl UploadError {
         match self {
             UploadError::Refused { refusal, .. } => Some(refusal.status),
             UploadError::Part { source, .. }
+            | UploadError::PartFailed { source, .. }
+            | UploadError::CompleteFailed { source }
+            | UploadError::Kept { source, .. }
             | UploadError::Complete { source, .. }
             | UploadError::ExpiredWhileRetrying { last: source, .. } => source.status(),
             _ => None,
@@ -451,6 +553,7 @@ impl UploadError {
                 | UploadError::FileNotFound { .. }
                 | UploadError::NotAFile { .. }
                 | UploadError::Expired { .. }
+                | UploadError::ExpiredByServerClock { .. }
                 | UploadError::MalformedUrl { .. }
                 | UploadError::Policy { .. }
                 | UploadError::PolicyMalformed(_)
@@ -464,6 +567,8 @@ impl UploadError {
                 | UploadError::SignedHeaderNotCarried { .. }
                 | UploadError::UnsignedAmzHeader { .. }
                 | UploadError::ContentTypeOutsidePrefix { .. }
+                | UploadError::ResumeFileChanged { .. }
+                | UploadError::ResumeBusy { .. }
                 | UploadError::Client(_)
         )
     }

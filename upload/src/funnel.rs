@@ -12,8 +12,8 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue};
 use signpost_wire::s3_xml::ErrorResponse;
 use time::OffsetDateTime;
 
-use crate::body::{Attempt, FailSlot, FileRangeBody, Payload};
-use crate::error::{Refusal, TransportError, UploadError};
+use crate::body::{Attempt, DigestSlot, FailSlot, FileRangeBody, Payload};
+use crate::error::{Refusal, TargetKind, TransportError, UploadError};
 use crate::integrity::{Md5Digest, content_md5, etag_md5, hex};
 use crate::plan::Target;
 use crate::progress::{AttemptMeter, Meter};
@@ -30,8 +30,12 @@ pub(crate) struct Request<'a> {
     pub(crate) expected: &'a [u16],
     /// The body's MD5: sent as `Content-MD5` (the server refuses other bytes).
     pub(crate) content_md5: Option<Md5Digest>,
-    /// Compare an MD5-shaped ETag in the answer with `content_md5` (not under SSE-KMS or SSE-C).
+    /// Compare an MD5-shaped ETag in the answer with the body's MD5 (`content_md5`, or the one
+    /// worked out while sending): not under SSE-KMS or SSE-C, whose ETags are not MD5s.
     pub(crate) check_etag: bool,
+    /// Hash the file bytes as they are sent (one pass over the file), for the ETag check when
+    /// no `content_md5` was worked out first.
+    pub(crate) hash_body: bool,
 }
 
 /// An accepted answer: status, headers and (bounded) body.
@@ -41,16 +45,34 @@ pub(crate) struct Answer {
     pub(crate) headers: HeaderMap,
     pub(crate) body: String,
     pub(crate) attempts: u32,
+    /// The MD5 of the file bytes the accepted attempt sent, when known.
+    pub(crate) md5: Option<Md5Digest>,
 }
 
 impl Answer {
-    /// The `ETag` header, when the server sent one.
+    /// Whether the answer's ETag can be an MD5: not when it says the object is encrypted with
+    /// SSE-KMS or SSE-C.
+    pub(crate) fn etag_is_md5(&self) -> bool {
+        crate::integrity::etags_are_md5(
+            self.headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
+        )
+    }
+
+    /// The `ETag` header, when the server sent one; else the ETag of a POST's response document
+    /// (`success_action_status=201`).
     pub(crate) fn etag(&self) -> Option<String> {
         self.headers
             .get("etag")
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
+            .or_else(|| {
+                signpost_wire::s3_xml::parse::<signpost_wire::s3_xml::PostResponse>(&self.body)
+                    .ok()
+                    .and_then(|p| p.etag)
+            })
     }
 }
 
@@ -61,12 +83,21 @@ pub(crate) struct Funnel {
     pub(crate) retry: RetryPolicy,
     pub(crate) stall_timeout: Duration,
     pub(crate) expect_continue_timeout: Duration,
+    /// The time expiries are judged by (the server's, when the local clock was found off).
+    pub(crate) clock: crate::Clock,
 }
 
 /// Answers are small XML documents; more than this is not read.
 const MAX_ANSWER: usize = 1 << 20;
 
 impl Funnel {
+    /// This funnel with its clock shifted by `offset` (to the server's time).
+    pub(crate) fn shifted(&self, offset: time::Duration) -> Funnel {
+        let mut f = self.clone();
+        f.clock = self.clock.shifted(offset);
+        f
+    }
+
     /// Sends `req` until the answer is expected, a failure is final, attempts run out, or the
     /// target would expire before the next try.
     pub(crate) async fn send(
@@ -84,10 +115,12 @@ impl Funnel {
             attempt += 1;
             let am = AttemptMeter::new(meter);
             let fail: FailSlot = Arc::default();
+            let digest = (req.hash_body && req.content_md5.is_none()).then(DigestSlot::default);
             let ctx = Attempt {
                 meter: Arc::clone(&am),
                 fail: Arc::clone(&fail),
                 hold,
+                digest: digest.clone(),
             };
             let request = self.build(req, &ctx, hold.is_some()).await?;
             let mut retry_after = None;
@@ -96,11 +129,13 @@ impl Funnel {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     let body = read_capped(resp, MAX_ANSWER).await;
+                    let streamed = digest.as_ref().and_then(|d| d.lock().ok().and_then(|s| *s));
                     let answer = Answer {
                         status,
                         headers,
                         body,
                         attempts: attempt,
+                        md5: req.content_md5.or(streamed),
                     };
                     if req.expected.contains(&status) {
                         match stored_other_bytes(req, &answer) {
@@ -122,7 +157,7 @@ impl Funnel {
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    let refusal = refusal(req, status, &headers, &body);
+                    let refusal = refusal(req, status, &headers, &body, self.clock.now());
                     let retryable =
                         is_retryable_status(status, refusal.s3.as_ref().map(|e| e.code.as_str()));
                     let e = UploadError::Refused {
@@ -156,7 +191,7 @@ impl Funnel {
             }
             let wait = self.retry.backoff(attempt, retry_after);
             if let Some(expires_at) = req.target.expires_at
-                && OffsetDateTime::now_utc() + wait >= expires_at
+                && self.clock.now() + wait >= expires_at
             {
                 return Err(UploadError::ExpiredWhileRetrying {
                     what: req.target.kind,
@@ -194,7 +229,15 @@ impl Funnel {
             .request(req.method.clone(), req.target.url.as_str());
         Ok(match &req.payload {
             Payload::Empty => rb.headers(headers),
-            Payload::Bytes(b) => rb.headers(headers).body(b.clone()),
+            Payload::Bytes(b) => {
+                if matches!(
+                    req.target.kind,
+                    TargetKind::Part(_) | TargetKind::PresignedUrl
+                ) {
+                    attempt.meter.add_file(b.len() as u64);
+                }
+                rb.headers(headers).body(b.clone())
+            }
             Payload::File(slice) => {
                 if holding {
                     headers.insert(
@@ -238,7 +281,12 @@ impl Funnel {
 
 /// The error when an accepted answer's ETag is an MD5 other than the body's.
 fn stored_other_bytes(req: &Request<'_>, answer: &Answer) -> Option<UploadError> {
-    let sent = req.content_md5.filter(|_| req.check_etag)?;
+    let sent = answer.md5.filter(|_| req.check_etag)?;
+    // A bucket's default encryption can be SSE-KMS although the request said nothing: the answer
+    // says so, and then the ETag is not an MD5.
+    if !answer.etag_is_md5() {
+        return None;
+    }
     let etag = answer.etag()?;
     let stored = etag_md5(&etag)?;
     (stored != sent).then(|| UploadError::ETagMismatch {
@@ -249,7 +297,13 @@ fn stored_other_bytes(req: &Request<'_>, answer: &Answer) -> Option<UploadError>
 }
 
 /// What a refusal says, with what the request and the answer tell about its cause.
-fn refusal(req: &Request<'_>, status: u16, headers: &HeaderMap, body: &str) -> Refusal {
+fn refusal(
+    req: &Request<'_>,
+    status: u16,
+    headers: &HeaderMap,
+    body: &str,
+    now: OffsetDateTime,
+) -> Refusal {
     let s3 = ErrorResponse::parse(body);
     let body_excerpt = if s3.is_none() {
         body.chars().take(200).collect::<String>().trim().to_owned()
@@ -262,7 +316,7 @@ fn refusal(req: &Request<'_>, status: u16, headers: &HeaderMap, body: &str) -> R
         s3.as_ref(),
         headers,
         req.target.form_credential.as_deref(),
-        OffsetDateTime::now_utc(),
+        now,
     );
     Refusal {
         status,

@@ -10,6 +10,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use std::path::Path;
+
 use md5::{Digest, Md5};
 use reqwest::header::HeaderValue;
 
@@ -19,6 +21,37 @@ pub(crate) type Md5Digest = [u8; 16];
 /// MD5 of `bytes`.
 pub(crate) fn md5_of(bytes: &[u8]) -> Md5Digest {
     Md5::digest(bytes).into()
+}
+
+/// MD5 of `len` bytes of the file at `path` from `offset`, read in 1 MiB pieces (memory stays
+/// at one piece). A file shorter than the range is an `UnexpectedEof` error.
+pub(crate) fn md5_of_range(path: &Path, offset: u64, len: u64) -> std::io::Result<Md5Digest> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; (1 << 20).min(len.max(1) as usize)];
+    let mut left = len;
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        file.read_exact(&mut buf[..want])?;
+        h.update(&buf[..want]);
+        left -= want as u64;
+    }
+    Ok(h.finalize().into())
+}
+
+/// Parses 32 hex digits.
+pub(crate) fn from_hex(hex: &str) -> Option<Md5Digest> {
+    if hex.len() != 32 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// The `Content-MD5` header value: base64 of the digest.
@@ -35,16 +68,13 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// The MD5 an ETag states, when it is a plain one (`"<32 hex digits>"`); `None` for a multipart
 /// ETag (`…-N`), a weak one, or any other shape.
 pub(crate) fn etag_md5(etag: &str) -> Option<Md5Digest> {
-    let hex = etag.trim().strip_prefix('"')?.strip_suffix('"')?;
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(s, 16).ok()?;
-    }
-    Some(out)
+    from_hex(etag.trim().strip_prefix('"')?.strip_suffix('"')?)
+}
+
+/// Two ETags naming the same thing: equal once quotes are set aside (some servers list parts
+/// with `&quot;` quotes that arrive decoded, others without quotes).
+pub(crate) fn same_etag(a: &str, b: &str) -> bool {
+    a.trim().trim_matches('"') == b.trim().trim_matches('"')
 }
 
 /// The ETag S3 gives a multipart object: the MD5 of the parts' MD5s, then `-` and their count.
@@ -54,6 +84,18 @@ pub(crate) fn multipart_etag(parts: &[Md5Digest]) -> String {
         h.update(p);
     }
     format!("\"{}-{}\"", hex(&h.finalize()), parts.len())
+}
+
+/// Whether `etag` has the shape of a multipart ETag of `parts` parts (`"<32 hex>-N"`) and is not
+/// `expected`: the server assembled other bytes than the parts sent.
+pub(crate) fn multipart_etag_differs(etag: &str, expected: &str, parts: usize) -> bool {
+    let shaped = etag
+        .trim()
+        .strip_prefix('"')
+        .and_then(|e| e.strip_suffix('"'))
+        .and_then(|e| e.split_once('-'))
+        .is_some_and(|(h, n)| from_hex(h).is_some() && n == parts.to_string());
+    shaped && etag.trim() != expected
 }
 
 /// Whether ETags of objects written with these headers are MD5s: not under SSE-KMS or SSE-C,
@@ -87,6 +129,13 @@ mod tests {
             multipart_etag(&two),
             format!("\"{}-2\"", hex(&md5_of(&cat)))
         );
+        let expected = multipart_etag(&two);
+        assert!(!multipart_etag_differs(&expected, &expected, 2));
+        let other = format!("\"{}-2\"", hex(&md5_of(b"x")));
+        assert!(multipart_etag_differs(&other, &expected, 2));
+        // Not the shape: nothing to compare (another server's scheme, or another count).
+        assert!(!multipart_etag_differs("\"final-2\"", &expected, 2));
+        assert!(!multipart_etag_differs(&other, &expected, 3));
         assert!(etags_are_md5([("Content-Type", "video/mp4")]));
         assert!(!etags_are_md5([(
             "x-amz-server-side-encryption",

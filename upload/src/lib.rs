@@ -44,6 +44,7 @@
 pub mod blocking;
 mod body;
 mod client;
+mod clock;
 mod error;
 mod explain;
 mod findings;
@@ -57,19 +58,25 @@ mod post;
 mod progress;
 mod put;
 mod refusal;
+mod resume;
 mod retry;
 mod source;
 mod stream;
 mod traps;
 mod uploader;
 
+pub use clock::Clock;
 pub use error::{
     AbortOutcome, ClientError, FileChange, Refusal, TargetKind, TransportError, UploadError,
 };
 pub use findings::findings;
 pub use outcome::UploadOutcome;
-pub use plan::{UploadOptions, UploadPlan};
+pub use plan::{PutDigest, UploadOptions, UploadPlan};
 pub use progress::{Progress, ProgressFn};
+pub use resume::{
+    FileIdentity, FileResumeStore, Journal, JournalHeader, JournalPart, OnFailure, ResumeClaim,
+    ResumeStore, UploadKey,
+};
 pub use retry::RetryPolicy;
 pub use signpost_wire::s3_xml::{ErrorResponse, PostResponse};
 pub use signpost_wire::{self, RunnerJobCustomUpload, UploadMethod};

@@ -22,6 +22,10 @@ pub struct UploadOutcome {
     pub parts: Option<u32>,
     /// Wall time from the first byte to the last answer.
     pub elapsed: Duration,
+    /// Parts a server already held from an earlier, interrupted run, not sent again.
+    pub parts_reused: u32,
+    /// File bytes sent over the wire in this run, failed attempts included.
+    pub bytes_sent: u64,
 }
 
 impl UploadOutcome {
@@ -34,6 +38,8 @@ impl UploadOutcome {
             post_response: None,
             parts: None,
             elapsed: Duration::ZERO,
+            parts_reused: 0,
+            bytes_sent: 0,
         }
     }
 }

@@ -36,6 +36,46 @@ pub struct UploadOptions {
     /// at the URL's expiry, to hear the server's own verdict. For diagnostics and negative
     /// tests; a runner leaves this off.
     pub skip_preflight: bool,
+    /// Where a multipart upload's journal is kept, so an interrupted upload resumes where it
+    /// stopped ([`FileResumeStore`](crate::FileResumeStore) is the file-backed default). `None`:
+    /// no journal (with a ListParts URL, a later run still reuses the parts the server holds
+    /// whose ETags match the file).
+    pub resume: Option<std::sync::Arc<dyn crate::ResumeStore>>,
+    /// What becomes of a multipart upload whose retries ran out.
+    pub on_failure: crate::OnFailure,
+    /// Do not send `Content-MD5` (for a server that refuses the header). The ETags are still
+    /// compared with the MD5 of what was sent.
+    pub no_content_md5: bool,
+    /// How a single PUT's MD5 is worked out (see [`PutDigest`]).
+    pub put_digest: PutDigest,
+}
+
+/// How a single PUT's MD5 is worked out. Both refuse to report success with other bytes stored:
+/// the difference is whether the server can refuse them before storing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PutDigest {
+    /// [`First`](Self::First) up to 64 MiB, [`WhileSending`](Self::WhileSending) above.
+    #[default]
+    Auto,
+    /// Read the file once to hash it, then send it with `Content-MD5`: the server refuses
+    /// damaged bytes before storing them (400 BadDigest, retried). Costs a second read of the
+    /// file and the hashing time before the first byte goes out.
+    First,
+    /// Hash the bytes as they are sent (one read), then compare the ETag the server answers;
+    /// on a mismatch the file is sent again. Damaged bytes are stored until they are replaced.
+    WhileSending,
+}
+
+impl PutDigest {
+    /// Whether a file of `len` bytes is hashed before it is sent.
+    pub(crate) fn first(self, len: u64) -> bool {
+        match self {
+            PutDigest::Auto => len <= 64 << 20,
+            PutDigest::First => true,
+            PutDigest::WhileSending => false,
+        }
+    }
 }
 
 impl std::fmt::Debug for UploadOptions {
@@ -45,6 +85,10 @@ impl std::fmt::Debug for UploadOptions {
             .field("file_name", &self.file_name)
             .field("content_type", &self.content_type)
             .field("skip_preflight", &self.skip_preflight)
+            .field("resume", &self.resume)
+            .field("on_failure", &self.on_failure)
+            .field("no_content_md5", &self.no_content_md5)
+            .field("put_digest", &self.put_digest)
             .finish()
     }
 }
@@ -110,16 +154,26 @@ pub(crate) enum Shape {
     Put {
         target: Target,
         headers: HeaderMap,
+        /// The descriptor signs `Content-MD5` or an `x-amz-checksum-*` header itself: sent as
+        /// given, none added.
+        digest_given: bool,
+        /// ETags of this object are MD5s (no SSE-KMS or SSE-C).
+        etag_is_md5: bool,
     },
     Post {
         target: Target,
         headers: HeaderMap,
         framing: Framing,
+        /// ETags of this object are MD5s (no SSE-KMS or SSE-C field).
+        etag_is_md5: bool,
     },
     Multipart {
         parts: Vec<PartPlan>,
         complete: Target,
         abort: Target,
+        /// The presigned ListParts URL, when the descriptor has one.
+        list: Option<Target>,
+        part_size: u64,
     },
 }
 
@@ -132,6 +186,12 @@ pub struct UploadPlan {
     pub(crate) shape: Shape,
     pub(crate) expected: Vec<u16>,
     pub(crate) progress: Option<crate::progress::ProgressFn>,
+    pub(crate) resume: Option<std::sync::Arc<dyn crate::ResumeStore>>,
+    pub(crate) on_failure: crate::OnFailure,
+    pub(crate) no_content_md5: bool,
+    pub(crate) put_digest: PutDigest,
+    /// The server's clock minus this machine's, when they were found to differ.
+    pub(crate) clock_offset: time::Duration,
 }
 
 impl std::fmt::Debug for UploadPlan {
@@ -201,8 +261,20 @@ impl UploadPlan {
                         target: target(url, TargetKind::Part(number))?,
                     });
                 }
+                // Needed to resume; an expired one only means the journal alone is trusted.
+                let list = mp.list_parts_url.as_ref().map(|u| {
+                    target(u, TargetKind::ListParts).unwrap_or(Target {
+                        url: u.clone(),
+                        kind: TargetKind::ListParts,
+                        expires_at: None,
+                        signed_by_query: true,
+                        form_credential: None,
+                    })
+                });
                 Shape::Multipart {
                     parts,
+                    list,
+                    part_size: mp.part_size,
                     complete: target(&job.url, TargetKind::Complete)?,
                     // Needed after a failure, when an error here would hide the first one.
                     abort: target(&mp.abort_url, TargetKind::Abort).unwrap_or(Target {
@@ -240,9 +312,15 @@ impl UploadPlan {
                     }
                     traps::check(&job.url, TargetKind::PresignedUrl, &sent, len)?;
                 }
+                let digest_given = job.headers.iter().any(|(k, _)| {
+                    k.eq_ignore_ascii_case("content-md5")
+                        || k.to_ascii_lowercase().starts_with("x-amz-checksum-")
+                });
                 Shape::Put {
                     target: target(&job.url, TargetKind::PresignedUrl)?,
                     headers,
+                    digest_given,
+                    etag_is_md5: crate::integrity::etags_are_md5(job.headers.iter()),
                 }
             }
             (None, UploadMethod::Post) => {
@@ -288,6 +366,7 @@ impl UploadPlan {
                     target,
                     headers,
                     framing,
+                    etag_is_md5: crate::integrity::etags_are_md5(fields.iter()),
                 }
             }
         };
@@ -296,6 +375,11 @@ impl UploadPlan {
             shape,
             expected: job.expected_status_codes.clone(),
             progress: opts.progress.clone(),
+            resume: opts.resume.clone(),
+            on_failure: opts.on_failure,
+            no_content_md5: opts.no_content_md5,
+            put_digest: opts.put_digest,
+            clock_offset: time::Duration::ZERO,
         })
     }
 

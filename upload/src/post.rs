@@ -19,6 +19,7 @@ pub(crate) async fn post(
     target: &Target,
     headers: &HeaderMap,
     framing: &Framing,
+    etag_is_md5: bool,
     meter: &Meter,
 ) -> Result<UploadOutcome, UploadError> {
     let source = &plan.source;
@@ -35,8 +36,11 @@ pub(crate) async fn post(
             after: framing.suffix.clone(),
         }),
         expected: &plan.expected,
+        // A form has no Content-MD5 for its file part: the file is hashed as it is sent and the
+        // ETag compared.
         content_md5: None,
-        check_etag: false,
+        check_etag: etag_is_md5,
+        hash_body: true,
     };
     let answer = funnel.send(&request, meter).await?;
     // With success_action_status=201 S3 describes the object (Garage calls the root PostObject).
@@ -46,5 +50,6 @@ pub(crate) async fn post(
         .or_else(|| post_response.as_ref().and_then(|p| p.etag.clone()));
     let mut outcome = UploadOutcome::new(answer.status, source.len(), answer.attempts, etag);
     outcome.post_response = post_response;
+    outcome.bytes_sent = meter.file_bytes_sent();
     Ok(outcome)
 }

@@ -40,6 +40,8 @@ pub(crate) struct Meter {
 
 struct MeterInner {
     sent: AtomicU64,
+    /// File bytes handed to connections, failed attempts included (never taken back).
+    file_sent: AtomicU64,
     total: u64,
     callback: Option<ProgressFn>,
 }
@@ -58,6 +60,7 @@ impl Meter {
         Meter {
             inner: Arc::new(MeterInner {
                 sent: AtomicU64::new(0),
+                file_sent: AtomicU64::new(0),
                 total,
                 callback,
             }),
@@ -76,6 +79,16 @@ impl Meter {
     pub(crate) fn add(&self, n: u64) {
         let sent = self.inner.sent.fetch_add(n, Ordering::Relaxed) + n;
         self.report(sent);
+    }
+
+    /// Counts file bytes sent (never taken back: what went over the wire, retries included).
+    pub(crate) fn add_file(&self, n: u64) {
+        self.inner.file_sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// File bytes sent so far, failed attempts included.
+    pub(crate) fn file_bytes_sent(&self) -> u64 {
+        self.inner.file_sent.load(Ordering::Relaxed)
     }
 
     pub(crate) fn sub(&self, n: u64) {
@@ -113,6 +126,11 @@ impl AttemptMeter {
         self.mine.fetch_add(n, Ordering::Relaxed);
         self.touch();
         self.meter.add(n);
+    }
+
+    /// Counts file bytes sent (see [`Meter::add_file`]).
+    pub(crate) fn add_file(&self, n: u64) {
+        self.meter.add_file(n);
     }
 
     /// Notes deliberate activity (the end of an `Expect: 100-continue` hold).

@@ -54,6 +54,11 @@ impl FileSource {
         self.len
     }
 
+    /// Its modification time when the upload began, when the platform has one.
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
+    }
+
     /// An empty file.
     pub fn is_empty(&self) -> bool {
         self.len == 0

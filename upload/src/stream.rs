@@ -14,14 +14,13 @@ use signpost_wire::s3_xml::{
     CompleteMultipartUpload, CompleteMultipartUploadResult, CompletedPart, ErrorResponse, parse,
 };
 use signpost_wire::{RunnerJobCustomUpload, UploadMethod};
-use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
 use crate::body::Payload;
 use crate::error::{AbortOutcome, TargetKind, UploadError};
 use crate::funnel::{Funnel, Request};
-use crate::integrity::{Md5Digest, etags_are_md5, md5_of, multipart_etag};
+use crate::integrity::{Md5Digest, etags_are_md5, md5_of, multipart_etag, multipart_etag_differs};
 use crate::outcome::UploadOutcome;
 use crate::plan::{Target, header_map};
 use crate::progress::{Meter, ProgressFn};
@@ -91,12 +90,21 @@ impl Uploader {
         let Some(mp) = &job.multipart else {
             return Err(UploadError::StreamNeedsMultipart);
         };
-        let now = OffsetDateTime::now_utc();
-        let complete = Target::read(&job.url, TargetKind::Complete, true, now)?;
+        let mut now = self.funnel.clock.now();
+        let mut funnel = self.funnel.clone();
+        let complete = match Target::read(&job.url, TargetKind::Complete, true, now) {
+            // This machine's clock may be the one that is off: ask the server's.
+            Err(UploadError::Expired { what, expires_at }) => {
+                let offset = self.server_offset(job, what, expires_at).await?;
+                now += offset;
+                funnel = self.funnel.shifted(offset);
+                Target::read(&job.url, TargetKind::Complete, true, now)?
+            }
+            r => r?,
+        };
         let abort = Target::read(&mp.abort_url, TargetKind::Abort, true, now)?;
         let part_size = mp.part_size as usize;
         let meter = Meter::new(0, progress);
-        let funnel = self.funnel.clone();
         let mut running: JoinSet<Result<Stored, (u32, UploadError)>> = JoinSet::new();
         // Each part's MD5, filled in as parts finish (computed in the part's task, off the path
         // that reads the stream).
@@ -106,12 +114,13 @@ impl Uploader {
         let mut first = (first.len() == part_size).then_some(first);
         let mut spare: Vec<BytesMut> = Vec::new();
         let abort = &abort;
+        let funnel_ref = &funnel;
         let fail = |part: u32, parts: u32, e: UploadError| async move {
             UploadError::Part {
                 part,
                 parts,
                 source: Box::new(e),
-                abort: abort_upload(&self.funnel, abort).await,
+                abort: abort_upload(funnel_ref, abort).await,
             }
         };
         while !ended || !running.is_empty() {
@@ -170,6 +179,7 @@ impl Uploader {
                         expected: &[200],
                         content_md5: Some(md5),
                         check_etag: true,
+                        hash_body: false,
                     };
                     let answer = funnel
                         .send(&request, &meter)
@@ -232,20 +242,21 @@ impl Uploader {
             expected: &job.expected_status_codes,
             content_md5: None,
             check_etag: false,
+            hash_body: false,
         };
-        let answer = match self.funnel.send(&request, &meter).await {
+        let answer = match funnel.send(&request, &meter).await {
             Ok(a) => a,
             Err(e) => {
                 return Err(UploadError::Complete {
                     source: Box::new(e),
-                    abort: abort_upload(&self.funnel, abort).await,
+                    abort: abort_upload(&funnel, abort).await,
                 });
             }
         };
         if let Some(err) = ErrorResponse::parse(&answer.body) {
             return Err(UploadError::Complete {
                 source: Box::new(UploadError::CompletedWithError(Box::new(err))),
-                abort: abort_upload(&self.funnel, abort).await,
+                abort: abort_upload(&funnel, abort).await,
             });
         }
         let etag = parse::<CompleteMultipartUploadResult>(&answer.body)
@@ -254,8 +265,7 @@ impl Uploader {
             .or_else(|| answer.etag());
         let expected = multipart_etag(&digests);
         if let Some(got) = &etag
-            && got.ends_with(&format!("-{}\"", digests.len()))
-            && *got != expected
+            && multipart_etag_differs(got, &expected, digests.len())
         {
             return Err(UploadError::MultipartETagMismatch {
                 etag: got.clone(),
@@ -270,6 +280,7 @@ impl Uploader {
             etag,
         );
         outcome.parts = Some(digests.len() as u32);
+        outcome.bytes_sent = meter.file_bytes_sent();
         Ok(outcome)
     }
 
@@ -288,7 +299,7 @@ impl Uploader {
             &job.url,
             TargetKind::PresignedUrl,
             true,
-            OffsetDateTime::now_utc(),
+            self.funnel.clock.now(),
         )?;
         let len = bytes.len() as u64;
         let request = Request {
@@ -297,17 +308,16 @@ impl Uploader {
             headers: header_map(&job.headers)?,
             content_md5: Some(md5_of(&bytes)),
             check_etag: etags_are_md5(job.headers.iter()),
+            hash_body: false,
             payload: Payload::Bytes(bytes),
             expected: &job.expected_status_codes,
         };
-        let answer = self.funnel.send(&request, &Meter::new(len, None)).await?;
+        let meter = Meter::new(len, None);
+        let answer = self.funnel.send(&request, &meter).await?;
         let etag = answer.etag();
-        Ok(UploadOutcome::new(
-            answer.status,
-            len,
-            answer.attempts,
-            etag,
-        ))
+        let mut outcome = UploadOutcome::new(answer.status, len, answer.attempts, etag);
+        outcome.bytes_sent = meter.file_bytes_sent();
+        Ok(outcome)
     }
 }
 
@@ -321,6 +331,7 @@ pub(crate) async fn abort_upload(funnel: &Funnel, target: &Target) -> AbortOutco
         expected: &[204, 200],
         content_md5: None,
         check_etag: false,
+        hash_body: false,
     };
     match funnel.send(&request, &Meter::new(0, None)).await {
         Ok(_) => AbortOutcome::Aborted,

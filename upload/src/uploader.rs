@@ -7,9 +7,10 @@ use signpost_wire::RunnerJobCustomUpload;
 use time::OffsetDateTime;
 
 use crate::client::http_client;
-use crate::error::{ClientError, UploadError};
+use crate::error::{AbortOutcome, ClientError, TargetKind, UploadError};
 use crate::funnel::Funnel;
 use crate::outcome::UploadOutcome;
+use crate::plan::Target;
 use crate::plan::{Shape, UploadOptions, UploadPlan};
 use crate::progress::Meter;
 use crate::retry::RetryPolicy;
@@ -22,6 +23,7 @@ pub struct UploaderBuilder {
     stall_timeout: Duration,
     connect_timeout: Duration,
     expect_continue_timeout: Duration,
+    clock: crate::Clock,
 }
 
 impl Default for UploaderBuilder {
@@ -32,6 +34,7 @@ impl Default for UploaderBuilder {
             stall_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             expect_continue_timeout: Duration::from_secs(1),
+            clock: crate::Clock::system(),
         }
     }
 }
@@ -69,6 +72,13 @@ impl UploaderBuilder {
         self
     }
 
+    /// The clock expiries are judged by (default: the system's). When it calls a URL expired,
+    /// the server's time is asked before refusing (see [`Clock`](crate::Clock)).
+    pub fn clock(mut self, clock: crate::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Builds the uploader and its HTTP client (rustls, the platform's certificate verifier,
     /// redirects not followed).
     pub fn build(self) -> Result<Uploader, UploadError> {
@@ -79,6 +89,7 @@ impl UploaderBuilder {
                 retry: self.retry,
                 stall_timeout: self.stall_timeout,
                 expect_continue_timeout: self.expect_continue_timeout,
+                clock: self.clock,
             },
             concurrency: self.concurrency,
         })
@@ -119,8 +130,54 @@ impl Uploader {
         path: impl AsRef<Path>,
         opts: &UploadOptions,
     ) -> Result<UploadOutcome, UploadError> {
-        let plan = self.plan(job, path, opts)?;
+        let path = path.as_ref();
+        let plan = match self.plan(job, path, opts) {
+            Err(UploadError::Expired { what, expires_at }) if !opts.skip_preflight => {
+                let offset = self.server_offset(job, what, expires_at).await?;
+                let now = self.funnel.clock.now() + offset;
+                let mut plan = UploadPlan::new(job, path, opts, now)?;
+                plan.clock_offset = offset;
+                plan
+            }
+            r => r?,
+        };
         self.execute(&plan).await
+    }
+
+    /// The pre-flight found `what` expired at `expires_at` by this machine's clock: asks the
+    /// server its time. Within S3's 15-minute tolerance of clocks, and when the server's time
+    /// says the URL is still valid, the offset to the server's clock; otherwise the refusal,
+    /// with both times when the server's is known.
+    pub(crate) async fn server_offset(
+        &self,
+        job: &RunnerJobCustomUpload,
+        what: TargetKind,
+        expires_at: OffsetDateTime,
+    ) -> Result<time::Duration, UploadError> {
+        let local = self.funnel.clock.now();
+        let expired = UploadError::Expired { what, expires_at };
+        if local - expires_at > crate::clock::TOLERANCE {
+            return Err(expired);
+        }
+        let Some(server) = crate::clock::server_time(&self.funnel.client, job.url.as_str()).await
+        else {
+            return Err(expired);
+        };
+        // The Date header has whole seconds: the local clock is called off only beyond 2 s.
+        let offset = server - local;
+        if server >= expires_at || offset.abs() <= time::Duration::seconds(2) {
+            return Err(UploadError::ExpiredByServerClock {
+                what,
+                expires_at,
+                server_time: server,
+                local_ahead_secs: -offset.whole_seconds(),
+            });
+        }
+        tracing::warn!(
+            local_ahead_secs = -offset.whole_seconds(),
+            "this machine's clock is off from the server's: URL expiries are judged by the server's time"
+        );
+        Ok(offset)
     }
 
     /// The pre-flight alone: what would be sent, or why S3 would refuse it, judged now.
@@ -130,43 +187,92 @@ impl Uploader {
         path: impl AsRef<Path>,
         opts: &UploadOptions,
     ) -> Result<UploadPlan, UploadError> {
-        UploadPlan::new(job, path.as_ref(), opts, OffsetDateTime::now_utc())
+        UploadPlan::new(job, path.as_ref(), opts, self.funnel.clock.now())
     }
 
     /// Sends a plan, retrying as the policy allows; the file is checked unchanged at the end.
     pub async fn execute(&self, plan: &UploadPlan) -> Result<UploadOutcome, UploadError> {
         let meter = Meter::new(plan.wire_bytes(), plan.progress.clone());
         let start = Instant::now();
-        let f = &self.funnel;
+        let f = &self.funnel.shifted(plan.clock_offset);
         let mut outcome = match &plan.shape {
-            Shape::Put { target, headers } => {
-                crate::put::put(f, plan, target, headers, &meter).await?
+            Shape::Put {
+                target,
+                headers,
+                digest_given,
+                etag_is_md5,
+            } => {
+                let check = crate::put::Check {
+                    digest_given: *digest_given,
+                    etag_is_md5: *etag_is_md5,
+                };
+                crate::put::put(f, plan, target, headers, check, &meter).await?
             }
             Shape::Post {
                 target,
                 headers,
                 framing,
-            } => crate::post::post(f, plan, target, headers, framing, &meter).await?,
+                etag_is_md5,
+            } => crate::post::post(f, plan, target, headers, framing, *etag_is_md5, &meter).await?,
             Shape::Multipart {
                 parts,
                 complete,
                 abort,
+                list,
+                part_size,
             } => {
-                crate::multipart::multipart(
-                    f,
-                    self.concurrency,
+                crate::multipart::Multipart {
+                    funnel: f,
+                    concurrency: self.concurrency,
                     plan,
                     parts,
                     complete,
                     abort,
-                    &meter,
-                )
+                    list: list.as_ref(),
+                    part_size: *part_size,
+                    meter: &meter,
+                }
+                .run()
                 .await?
             }
         };
         plan.source.check_unchanged()?;
         outcome.elapsed = start.elapsed();
         Ok(outcome)
+    }
+}
+
+impl Uploader {
+    /// Aborts `job`'s multipart upload (AbortMultipartUpload) and forgets its journal in
+    /// `store`: what `signpost upload --abort` does with an upload that was kept after a failure.
+    /// An upload the server no longer has (completed, or aborted already) is not an error.
+    pub async fn abort(
+        &self,
+        job: &RunnerJobCustomUpload,
+        store: Option<&dyn crate::ResumeStore>,
+    ) -> Result<(), UploadError> {
+        job.validate()?;
+        let Some(mp) = &job.multipart else {
+            return Err(UploadError::NotMultipart);
+        };
+        let target = Target::read(
+            &mp.abort_url,
+            TargetKind::Abort,
+            true,
+            self.funnel.clock.now(),
+        )?;
+        let result = match crate::stream::abort_upload(&self.funnel, &target).await {
+            AbortOutcome::Aborted => Ok(()),
+            AbortOutcome::Failed(e) if e.s3_code() == Some("NoSuchUpload") => Ok(()),
+            AbortOutcome::Failed(e) => Err(*e),
+        };
+        if result.is_ok()
+            && let (Some(store), Some(key)) = (store, crate::UploadKey::of(job))
+            && let Err(e) = store.remove(&key)
+        {
+            tracing::warn!(error = %e, "the upload was aborted but its resume journal could not be removed");
+        }
+        result
     }
 }
 

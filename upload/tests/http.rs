@@ -637,6 +637,7 @@ fn multipart_job(base: &str, parts: usize, part_size: u64) -> RunnerJobCustomUpl
             .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
             .collect(),
         abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
+        list_parts_url: None,
     });
     job
 }
@@ -681,7 +682,10 @@ async fn multipart_uploads_parts_retries_one_alone_and_completes_in_order() {
     }))
     .await;
     let job = multipart_job(&server.base, 4, MIB5);
-    let out = uploader().upload(&job, &path).await.unwrap();
+    let out = uploader()
+        .upload(&job, &path)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.parts, Some(3));
     assert_eq!(out.etag.as_deref(), Some("\"final-3\""));
     let seen = server.seen();

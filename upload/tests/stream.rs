@@ -38,6 +38,7 @@ fn multipart_job(base: &str, parts: usize) -> RunnerJobCustomUpload {
             .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
             .collect(),
         abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
+        list_parts_url: None,
     });
     job
 }

@@ -133,8 +133,12 @@ pub struct MultipartArgs {
     #[arg(long, value_parser = super::size)]
     max_size: u64,
     /// Content-Type of the object (set when the upload is started).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "upload_id")]
     content_type: Option<String>,
+    /// Sign fresh URLs for this existing upload instead of starting one (its earlier URLs
+    /// expired; a runner resumes it, sending only the parts the server does not hold).
+    #[arg(long)]
+    upload_id: Option<String>,
 }
 
 impl Common {
@@ -222,14 +226,19 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
         }
         PresignCommand::Multipart(a) => {
             let validity = a.common.validity()?;
-            let upload_id = signpost::s3::create_multipart(
-                &signpost::http::client()?,
-                &p,
-                &a.common.bucket,
-                &a.key,
-                a.content_type.as_deref(),
-            )
-            .await?;
+            let upload_id = match a.upload_id {
+                Some(id) => id,
+                None => {
+                    signpost::s3::create_multipart(
+                        &signpost::http::client()?,
+                        &p,
+                        &a.common.bucket,
+                        &a.key,
+                        a.content_type.as_deref(),
+                    )
+                    .await?
+                }
+            };
             let plan = MultipartPlan::builder(&*a.common.bucket, &*a.key, upload_id)
                 .part_size(a.part_size)
                 .max_object_size(a.max_size)

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use signpost::config::S3Args;
 use signpost_upload::{
-    Progress, RetryPolicy, RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
+    FileResumeStore, OnFailure, Progress, PutDigest, ResumeStore, RetryPolicy,
+    RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
 };
 
 #[derive(Args)]
@@ -18,8 +19,28 @@ pub struct UploadArgs {
     /// The descriptor: a JSON file, or - for standard input.
     #[arg(long)]
     job: String,
-    /// The file to upload.
-    path: PathBuf,
+    /// The file to upload, or - for standard input (a multipart descriptor: parts are sent as
+    /// the data arrives).
+    #[arg(required_unless_present = "abort")]
+    path: Option<PathBuf>,
+    /// Abort the descriptor's multipart upload (kept after a failure) and forget its journal.
+    #[arg(long, conflicts_with = "path")]
+    abort: bool,
+    /// Where journals of multipart uploads are kept, so an interrupted upload resumes where it
+    /// stopped [default: $XDG_STATE_HOME/signpost/uploads, else ~/.local/state/signpost/uploads].
+    #[arg(long, env = "SIGNPOST_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+    /// After retries run out: keep a multipart upload to resume it later, or abort it.
+    #[arg(long, value_enum, default_value_t = OnFailureArg::Keep)]
+    on_failure: OnFailureArg,
+    /// Do not send Content-MD5 (for a server that refuses it); ETags are still checked.
+    #[arg(long)]
+    no_content_md5: bool,
+    /// A single PUT's MD5: hashed before sending (the server refuses damaged bytes), while
+    /// sending (one read; the ETag is compared and the file sent again on a mismatch), or auto
+    /// (before up to 64 MiB, while above).
+    #[arg(long, value_enum, default_value_t = PutDigestArg::Auto)]
+    put_digest: PutDigestArg,
     /// Retries after the first attempt.
     #[arg(long, default_value_t = 3)]
     retries: u32,
@@ -43,7 +64,26 @@ pub struct UploadArgs {
     no_preflight: bool,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum OnFailureArg {
+    Keep,
+    Abort,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PutDigestArg {
+    Auto,
+    First,
+    WhileSending,
+}
+
 pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
+    let stdin_data = a.path.as_deref() == Some(std::path::Path::new("-"));
+    if stdin_data && a.job == "-" {
+        anyhow::bail!(
+            "the descriptor and the data cannot both come from standard input: give the descriptor as a file (--job job.json)"
+        );
+    }
     let text = if a.job == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -55,6 +95,10 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot read the descriptor {}", a.job))?
     };
     let job = RunnerJobCustomUpload::from_json(&text)?;
+    let store = match &a.state_dir {
+        Some(d) => Some(FileResumeStore::new(d)),
+        None => FileResumeStore::in_state_dir(),
+    };
     let uploader = Uploader::builder()
         .retry(RetryPolicy {
             max_attempts: a.retries + 1,
@@ -62,6 +106,18 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         })
         .concurrency(a.concurrency)
         .build()?;
+    if a.abort {
+        uploader
+            .abort(&job, store.as_ref().map(|s| s as &dyn ResumeStore))
+            .await?;
+        if a.json {
+            println!("{}", serde_json::json!({ "aborted": true }));
+        } else {
+            println!("the multipart upload was aborted: the server holds none of its parts");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = a.path.clone().unwrap_or_default();
     let bar = (!a.no_progress && !a.json && std::io::stderr().is_terminal()).then(|| {
         let b = ProgressBar::new(0);
         b.set_style(
@@ -79,12 +135,29 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         }) as signpost_upload::ProgressFn
     });
     let opts = UploadOptions {
-        progress,
+        progress: progress.clone(),
         file_name: a.file_name.clone(),
         content_type: a.content_type.clone(),
         skip_preflight: a.no_preflight,
+        resume: store.map(|s| Arc::new(s) as Arc<dyn ResumeStore>),
+        on_failure: match a.on_failure {
+            OnFailureArg::Keep => OnFailure::Keep,
+            OnFailureArg::Abort => OnFailure::Abort,
+        },
+        no_content_md5: a.no_content_md5,
+        put_digest: match a.put_digest {
+            PutDigestArg::Auto => PutDigest::Auto,
+            PutDigestArg::First => PutDigest::First,
+            PutDigestArg::WhileSending => PutDigest::WhileSending,
+        },
     };
-    let result = uploader.upload_with(&job, &a.path, &opts).await;
+    let result = if stdin_data {
+        uploader
+            .upload_stream(&job, tokio::io::stdin(), progress)
+            .await
+    } else {
+        uploader.upload_with(&job, &path, &opts).await
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -99,21 +172,31 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                     "etag": out.etag,
                     "attempts": out.attempts,
                     "parts": out.parts,
+                    "partsReused": out.parts_reused,
+                    "bytesSent": out.bytes_sent,
                     "location": out.post_response.as_ref().and_then(|p| p.location.clone()),
                     "key": out.post_response.as_ref().and_then(|p| p.key.clone()),
                 });
                 println!("{v}");
             } else {
                 println!(
-                    "uploaded {} bytes in {:.2} s ({:.1} MB/s): HTTP {}, {} attempt(s){}{}",
+                    "uploaded {} bytes in {:.2} s ({:.1} MB/s): HTTP {}, {} attempt(s){}{}{}",
                     out.bytes,
                     secs,
-                    out.bytes as f64 / secs.max(1e-9) / 1e6,
+                    out.bytes_sent as f64 / secs.max(1e-9) / 1e6,
                     out.status,
                     out.attempts,
                     out.parts
                         .map(|n| format!(", {n} parts"))
                         .unwrap_or_default(),
+                    if out.parts_reused > 0 {
+                        format!(
+                            " ({} already stored by an earlier run, not sent again)",
+                            out.parts_reused
+                        )
+                    } else {
+                        String::new()
+                    },
                     out.etag.map(|e| format!(", ETag {e}")).unwrap_or_default(),
                 );
             }
@@ -133,12 +216,19 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                 e,
                 UploadError::FileNotFound { .. } | UploadError::NotAFile { .. }
             );
-            Err(if about_the_file {
-                anyhow::Error::new(e)
-            } else {
+            Err(if about_the_file || stdin_data {
                 anyhow::anyhow!(
-                    "{e} (the source file {} was not modified)",
-                    a.path.display()
+                    "{}",
+                    e.to_string()
+                        .replace("--job JOB", &format!("--job {}", a.job))
+                )
+            } else {
+                let line = e
+                    .to_string()
+                    .replace("--job JOB", &format!("--job {}", a.job));
+                anyhow::anyhow!(
+                    "{line} (the source file {} was not modified)",
+                    path.display()
                 )
             })
         }

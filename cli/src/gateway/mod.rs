@@ -14,7 +14,7 @@
 //! 2. takes the file from the body as the runner sends it (the `file` part of a
 //!    `multipart/form-data` body, PUT or POST) or as an S3 client does (a raw PUT body, its
 //!    Content-Length and Content-MD5 checked);
-//! 3. streams it to the same bucket and key upstream ([`upstream`]): one PUT for a body within a
+//! 3. streams it to the same bucket and key upstream (`upstream`): one PUT for a body within a
 //!    part, else a multipart upload with at most two parts in memory, completed only once the
 //!    whole body has arrived; a client that disconnects or a body that ends early aborts it;
 //! 4. answers `204 No Content` (what the stock runner expects; signpost's uploader accepts it),

@@ -4,9 +4,9 @@
 //! It is what `signpost roundtrip` uses when no endpoint is given, what `signpost serve` runs,
 //! and what the integration tests start: a real S3 implementation that checks signatures and
 //! expiry independently of signpost's signer. In front of s3s it adds what browsers need and
-//! s3s 0.14 lacks: POST Object that streams the file and substitutes `${filename}` ([`post`],
-//! checked by signpost's Verifier), CORS preflights and headers ([`cors`]), and bucket CORS
-//! configurations ([`store`]).
+//! s3s 0.14 lacks: POST Object that streams the file and substitutes `${filename}` (`post`,
+//! checked by signpost's Verifier), CORS preflights and headers (`cors`), and bucket CORS
+//! configurations (`store`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

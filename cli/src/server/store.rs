@@ -1,6 +1,13 @@
 //! What the embedded server stores: s3s-fs's objects, plus each bucket's CORS configuration
 //! (PutBucketCors, GetBucketCors, DeleteBucketCors), which s3s-fs does not implement. Every other
 //! operation is s3s-fs's own; s3s authenticates all of them, these included.
+//!
+//! Multipart uploads answer as S3 does where s3s-fs 0.14 does not, because resuming an upload
+//! relies on it: an upload id the server does not know is `404 NoSuchUpload` (s3s-fs: `403
+//! AccessDenied` for UploadPart, Complete and Abort, an empty list for ListParts), and ListParts
+//! lists each part's ETag, in part order (s3s-fs: no ETags, directory order). The ETag a part
+//! was answered with is kept beside it, removed before the part is written again, so a part
+//! cut short by a crash is listed without one rather than with its predecessor's.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,6 +93,42 @@ impl Store {
     fn bucket_dir_exists(&self, bucket: &str) -> bool {
         self.cors.dir.join(bucket).is_dir()
     }
+
+    /// Whether s3s-fs has the upload (its id is a UUID, with an info file).
+    fn upload_known(&self, upload_id: &str) -> bool {
+        upload_id.len() == 36
+            && upload_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            && self
+                .cors
+                .dir
+                .join(format!(".upload-{upload_id}.json"))
+                .is_file()
+    }
+
+    fn etag_file(&self, upload_id: &str, part: i32) -> PathBuf {
+        self.cors
+            .dir
+            .join(format!(".signpost-etag-{upload_id}.part-{part}"))
+    }
+
+    /// Removes the kept part ETags of an upload that was completed or aborted.
+    async fn forget_etags(&self, upload_id: &str) {
+        let prefix = format!(".signpost-etag-{upload_id}.");
+        if let Ok(mut dir) = tokio::fs::read_dir(&self.cors.dir).await {
+            while let Ok(Some(e)) = dir.next_entry().await {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = tokio::fs::remove_file(e.path()).await;
+                }
+            }
+        }
+    }
+}
+
+fn no_such_upload() -> s3s::S3Error {
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
 }
 
 /// Implements `S3` for `Store`: the listed operations go to s3s-fs; bucket CORS is `Store`'s.
@@ -136,6 +179,75 @@ macro_rules! store {
                 }
             }
 
+            async fn upload_part(
+                &self,
+                req: S3Request<s3s::dto::UploadPartInput>,
+            ) -> S3Result<S3Response<s3s::dto::UploadPartOutput>> {
+                let (id, n) = (req.input.upload_id.clone(), req.input.part_number);
+                if !self.upload_known(&id) {
+                    return Err(no_such_upload());
+                }
+                let kept = self.etag_file(&id, n);
+                let _ = tokio::fs::remove_file(&kept).await;
+                let out = self.fs.upload_part(req).await?;
+                if let Some(etag) = &out.output.e_tag {
+                    let _ = tokio::fs::write(&kept, etag.value()).await;
+                }
+                Ok(out)
+            }
+
+            async fn list_parts(
+                &self,
+                req: S3Request<s3s::dto::ListPartsInput>,
+            ) -> S3Result<S3Response<s3s::dto::ListPartsOutput>> {
+                let id = req.input.upload_id.clone();
+                if !self.upload_known(&id) {
+                    return Err(no_such_upload());
+                }
+                let mut out = self.fs.list_parts(req).await?;
+                if let Some(parts) = &mut out.output.parts {
+                    parts.sort_by_key(|p| p.part_number);
+                    for p in parts.iter_mut() {
+                        if let Some(n) = p.part_number
+                            && let Ok(v) = tokio::fs::read_to_string(self.etag_file(&id, n)).await
+                        {
+                            p.e_tag = Some(s3s::dto::ETag::Strong(v));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn complete_multipart_upload(
+                &self,
+                req: S3Request<s3s::dto::CompleteMultipartUploadInput>,
+            ) -> S3Result<S3Response<s3s::dto::CompleteMultipartUploadOutput>> {
+                let id = req.input.upload_id.clone();
+                if !self.upload_known(&id) {
+                    return Err(no_such_upload());
+                }
+                let out = self.fs.complete_multipart_upload(req).await;
+                if out.is_ok() {
+                    self.forget_etags(&id).await;
+                }
+                out
+            }
+
+            async fn abort_multipart_upload(
+                &self,
+                req: S3Request<s3s::dto::AbortMultipartUploadInput>,
+            ) -> S3Result<S3Response<s3s::dto::AbortMultipartUploadOutput>> {
+                let id = req.input.upload_id.clone();
+                if !self.upload_known(&id) {
+                    return Err(no_such_upload());
+                }
+                let out = self.fs.abort_multipart_upload(req).await;
+                if out.is_ok() {
+                    self.forget_etags(&id).await;
+                }
+                out
+            }
+
             async fn delete_bucket_cors(
                 &self,
                 req: S3Request<DeleteBucketCorsInput>,
@@ -164,9 +276,5 @@ store! {
     list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
     put_object: PutObjectInput => PutObjectOutput,
     create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
-    upload_part: UploadPartInput => UploadPartOutput,
     upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
-    list_parts: ListPartsInput => ListPartsOutput,
-    complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
-    abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
 }

@@ -101,6 +101,10 @@ pub struct MultipartTarget {
     pub parts: Vec<SignedUrl>,
     /// Presigned AbortMultipartUpload URL (DELETE), called when the upload fails.
     pub abort_url: SignedUrl,
+    /// Presigned ListParts URL (GET): what the server already holds, so an interrupted upload is
+    /// resumed from the server's own list (its first page: 1,000 parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_parts_url: Option<SignedUrl>,
 }
 
 impl MultipartTarget {
@@ -262,6 +266,9 @@ impl RunnerJobCustomUpload {
         }
         for p in &mp.parts {
             check_url("multipart.parts[]", p)?;
+        }
+        if let Some(l) = &mp.list_parts_url {
+            check_url("multipart.listPartsUrl", l)?;
         }
         check_url("multipart.abortUrl", &mp.abort_url)
     }

@@ -1,0 +1,271 @@
+//! A forwarding proxy for tests: counts the request body bytes it forwards, flips one byte in the
+//! body of chosen requests (a damaged network or disk), and holds chosen requests back until a
+//! time (so a URL expires while they wait). Requests are forwarded unchanged otherwise (method,
+//! path, query, headers, body streamed) to the upstream server, with the upstream's `Host`, so
+//! presigned signatures stay valid: a test rewrites a descriptor's URLs from the upstream's
+//! address to [`TestProxy::base`].
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// Selects requests: `(method, path_and_query) -> bool`.
+pub type Matcher = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// What the proxy does besides forwarding.
+#[derive(Clone, Default)]
+pub struct ProxyRules {
+    /// Flip one byte (in the middle of the body) of the first `n` requests `.0` selects
+    /// (`u32::MAX`: all of them).
+    pub flip: Option<(Matcher, u32)>,
+    /// Hold the requests `.0` selects until `.1` before forwarding them.
+    pub hold: Option<(Matcher, Instant)>,
+}
+
+/// One forwarded request, as seen.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// Its method.
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// Body bytes received from the client.
+    pub body_bytes: u64,
+    /// The status the upstream answered (0: none).
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    put_bytes: AtomicU64,
+    flipped: AtomicU32,
+    seen: Mutex<Vec<Seen>>,
+}
+
+impl std::fmt::Debug for ProxyRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyRules")
+            .field("flip", &self.flip.as_ref().map(|(_, n)| n))
+            .field("hold", &self.hold.as_ref().map(|(_, t)| t))
+            .finish()
+    }
+}
+
+/// A running proxy; stops when dropped.
+pub struct TestProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for TestProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestProxy")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestProxy {
+    /// Forwards to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str, rules: ProxyRules) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let client = signpost::http::client()?;
+        let state = Arc::new(State::default());
+        let (st, upstream) = (
+            Arc::clone(&state),
+            upstream.trim_end_matches('/').to_owned(),
+        );
+        let task = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let (client, upstream, rules, st) = (
+                    client.clone(),
+                    upstream.clone(),
+                    rules.clone(),
+                    Arc::clone(&st),
+                );
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let (client, upstream, rules, st) = (
+                            client.clone(),
+                            upstream.clone(),
+                            rules.clone(),
+                            Arc::clone(&st),
+                        );
+                        async move {
+                            Ok::<_, Infallible>(forward(req, client, upstream, rules, st).await)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(sock), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(TestProxy { base, state, task })
+    }
+
+    /// Body bytes of PUT requests received so far (parts and objects; cut-off bodies included).
+    pub fn put_bytes(&self) -> u64 {
+        self.state.put_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Requests whose body had a byte flipped.
+    pub fn flipped(&self) -> u32 {
+        self.state.flipped.load(Ordering::SeqCst)
+    }
+
+    /// Every request forwarded (or cut off) so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state
+            .seen
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// `url` (a descriptor's, signed for `upstream`) pointed at this proxy.
+    pub fn route(&self, upstream: &str, url: &str) -> String {
+        url.replacen(upstream.trim_end_matches('/'), &self.base, 1)
+    }
+}
+
+fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    r
+}
+
+async fn forward(
+    req: Request<Incoming>,
+    client: reqwest::Client,
+    upstream: String,
+    rules: ProxyRules,
+    st: Arc<State>,
+) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let pq = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    if let Some((m, until)) = &rules.hold
+        && m(method.as_str(), &pq)
+    {
+        tokio::time::sleep_until((*until).into()).await;
+    }
+    let len: u64 = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let flip_at = match &rules.flip {
+        Some((m, n))
+            if len > 0
+                && m(method.as_str(), &pq)
+                && st
+                    .flipped
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |f| {
+                        (f < *n).then_some(f + 1)
+                    })
+                    .is_ok() =>
+        {
+            Some(len / 2)
+        }
+        _ => None,
+    };
+    let mut rb = client.request(method.clone(), format!("{upstream}{pq}"));
+    for (k, v) in req.headers() {
+        if !matches!(k.as_str(), "host" | "connection" | "transfer-encoding") {
+            rb = rb.header(k, v);
+        }
+    }
+    let is_put = method == hyper::Method::PUT;
+    let received = Arc::new(AtomicU64::new(0));
+    let (st2, rcv) = (Arc::clone(&st), Arc::clone(&received));
+    let mut pos = 0u64;
+    let stream = http_body_util::BodyDataStream::new(req.into_body()).map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        let n = chunk.len() as u64;
+        rcv.fetch_add(n, Ordering::SeqCst);
+        if is_put {
+            st2.put_bytes.fetch_add(n, Ordering::SeqCst);
+        }
+        let out = match flip_at {
+            Some(at) if at >= pos && at < pos + n => {
+                let mut v = chunk.to_vec();
+                v[(at - pos) as usize] ^= 0x5a;
+                Bytes::from(v)
+            }
+            _ => chunk,
+        };
+        pos += n;
+        Ok::<_, std::io::Error>(out)
+    });
+    rb = rb.body(reqwest::Body::wrap_stream(stream));
+    let result = rb.send().await;
+    let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+    if let Ok(mut s) = st.seen.lock() {
+        s.push(Seen {
+            method: method.to_string(),
+            target: pq,
+            body_bytes: received.load(Ordering::SeqCst),
+            status,
+        });
+    }
+    match result {
+        Ok(resp) => {
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.unwrap_or_default();
+            let mut r = Response::new(Full::new(body));
+            *r.status_mut() =
+                hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+            for (k, v) in &headers {
+                if !matches!(
+                    k.as_str(),
+                    "connection" | "transfer-encoding" | "content-length"
+                ) {
+                    r.headers_mut().insert(k, v.clone());
+                }
+            }
+            r
+        }
+        Err(e) => reply(502, format!("test proxy: upstream failed: {e}")),
+    }
+}
+
+/// Selects the UploadPart requests (PUT with `partNumber`).
+pub fn parts() -> Matcher {
+    Arc::new(|m, t| m == "PUT" && t.contains("partNumber="))
+}
+
+/// Selects UploadPart number `n`.
+pub fn part(n: u32) -> Matcher {
+    let needle = format!("partNumber={n}&");
+    let last = format!("partNumber={n}");
+    Arc::new(move |m, t| m == "PUT" && (t.contains(&needle) || t.ends_with(&last)))
+}
+
+/// Selects single PUTs (not parts).
+pub fn object_puts() -> Matcher {
+    Arc::new(|m, t| m == "PUT" && !t.contains("partNumber="))
+}
