@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Upload speed without a server's disk in the way: `signpost upload` (PUT) and `curl -T` send the
 # same file to the same presigned URL on a loopback HTTP sink (bench/src/bin/sink.rs reads each
-# body and throws it away), alternating, in one run. Reports the median wall time of each, the
-# ratio, and signpost's peak RSS (GNU time).
+# body and throws it away), alternating, in one run. signpost checks integrity both ways it can:
+# MD5 while sending (one read of the file; the default above 64 MiB) and MD5 first (a read to
+# hash, then Content-MD5 with the body); curl is run as is and with the same check done the
+# only way it can be (`openssl md5` first, then `-H Content-MD5`). Reports the median wall time
+# of each, the ratios, and signpost's peak RSS (GNU time).
 #
 #   bench/sink.sh [SIZE_BYTES] [ROUNDS]      default: 1 GiB, 5 rounds
 set -euo pipefail
@@ -26,16 +29,23 @@ export AWS_ENDPOINT_URL=$ENDPOINT SIGNPOST_LOG=off
 URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/put.json")
 
 median() { python3 -c "import sys,statistics; print(statistics.median(map(float,sys.argv[1:])))" "$@"; }
-sp=(); cu=(); rss=0
+sw=(); sf=(); cu=(); cm=(); rss=0
 for _ in $(seq "$ROUNDS"); do
-  /usr/bin/time -f '%e %M' -o "$WORK/t" "$BIN" upload --no-progress --job "$WORK/put.json" "$WORK/file.bin" >/dev/null
-  read -r t m < "$WORK/t"; sp+=("$t"); (( m > rss )) && rss=$m
+  /usr/bin/time -f '%e %M' -o "$WORK/t" "$BIN" upload --no-progress --put-digest while-sending --job "$WORK/put.json" "$WORK/file.bin" >/dev/null
+  read -r t m < "$WORK/t"; sw+=("$t"); (( m > rss )) && rss=$m
+  /usr/bin/time -f '%e %M' -o "$WORK/t" "$BIN" upload --no-progress --put-digest first --job "$WORK/put.json" "$WORK/file.bin" >/dev/null
+  read -r t m < "$WORK/t"; sf+=("$t"); (( m > rss )) && rss=$m
   /usr/bin/time -f '%e %M' -o "$WORK/t" curl -sS -f -o /dev/null -T "$WORK/file.bin" "$URL"
   read -r t m < "$WORK/t"; cu+=("$t")
+  /usr/bin/time -f '%e %M' -o "$WORK/t" sh -c 'curl -sS -f -o /dev/null -H "Content-MD5: $(openssl md5 -binary "$1" | base64)" -T "$1" "$2"' _ "$WORK/file.bin" "$URL"
+  read -r t m < "$WORK/t"; cm+=("$t")
 done
-S=$(median "${sp[@]}"); C=$(median "${cu[@]}")
+W=$(median "${sw[@]}"); F=$(median "${sf[@]}"); C=$(median "${cu[@]}"); M=$(median "${cm[@]}")
 echo "size: $SIZE bytes, rounds: $ROUNDS (median), server: loopback sink (bench/src/bin/sink.rs)"
-printf '%-24s %8s %10s %12s\n' "uploader" "seconds" "MB/s" "peak RSS"
-printf '%-24s %8.2f %10.1f %12s\n' "curl -T (PUT)" "$C" "$(python3 -c "print($SIZE/$C/1e6)")" "-"
-printf '%-24s %8.2f %10.1f %8s KiB\n' "signpost upload (PUT)" "$S" "$(python3 -c "print($SIZE/$S/1e6)")" "$rss"
-python3 -c "import sys; s,c=map(float,sys.argv[1:]); print('signpost wall time / curl: %.2f' % (s/c))" "$S" "$C"
+printf '%-44s %8s %10s %12s\n' "uploader" "seconds" "MB/s" "peak RSS"
+row() { printf '%-44s %8.2f %10.1f %12s\n' "$1" "$2" "$(python3 -c "print($SIZE/$2/1e6)")" "$3"; }
+row "curl -T (no integrity check)" "$C" "-"
+row "openssl md5, then curl -T -H Content-MD5" "$M" "-"
+row "signpost upload (MD5 while sending)" "$W" "$rss KiB"
+row "signpost upload (MD5 first, Content-MD5)" "$F" "$rss KiB"
+python3 -c "import sys; w,f,c,m=map(float,sys.argv[1:]); print('signpost (while sending) / curl: %.2f; / curl with Content-MD5: %.2f; signpost (first) / curl with Content-MD5: %.2f' % (w/c, w/m, f/m))" "$W" "$F" "$C" "$M"

@@ -10,12 +10,7 @@ use signpost_tests::{TestTarget, binary};
 
 fn signpost(t: &TestTarget) -> Command {
     let mut c = Command::new(binary());
-    c.env_clear()
-        .env("AWS_ENDPOINT_URL", &t.endpoint)
-        .env("AWS_REGION", &t.region)
-        .env("AWS_ACCESS_KEY_ID", &t.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &t.secret_key)
-        .env("SIGNPOST_LOG", "off");
+    c.env_clear().envs(t.cli_env());
     c
 }
 

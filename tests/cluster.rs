@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use signpost_presign::{MultipartPlan, Validity};
 use signpost_tests::proxy::{ProxyRules, TestProxy};
-use signpost_tests::{TestTarget, binary};
+use signpost_tests::{TestTarget, binary, random_bytes};
 
 const MIB: u64 = 1 << 20;
 
@@ -30,16 +30,7 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
 
     let dir = tempfile::tempdir().unwrap();
     let size = 200 * MIB + 4321;
-    let bytes: Vec<u8> = {
-        use std::io::Read;
-        let mut b = Vec::new();
-        std::fs::File::open("/dev/urandom")
-            .unwrap()
-            .take(size)
-            .read_to_end(&mut b)
-            .unwrap();
-        b
-    };
+    let bytes = random_bytes(size).unwrap();
     let file = dir.path().join("video.mp4");
     std::fs::write(&file, &bytes).unwrap();
     let key = t.key("cluster.mp4");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use signpost_presign::{MultipartPlan, PresignRequest, Validity};
 use signpost_tests::proxy::{self, ProxyRules, TestProxy};
-use signpost_tests::{TestTarget, binary};
+use signpost_tests::{TestTarget, binary, random_bytes};
 use signpost_upload::{Clock, RunnerJobCustomUpload, UploadError, Uploader};
 use tokio::process::Command;
 
@@ -23,15 +23,7 @@ const PART: u64 = 5 * MIB;
 fn signpost(t: &TestTarget, state: &Path) -> Command {
     let mut c = Command::new(binary());
     c.env_clear()
-        .env("AWS_ENDPOINT_URL", &t.endpoint)
-        .env("AWS_REGION", &t.region)
-        .env("AWS_ACCESS_KEY_ID", &t.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &t.secret_key)
-        // SIGNPOST_TEST_LOG=debug shows what the CLI did.
-        .env(
-            "SIGNPOST_LOG",
-            std::env::var("SIGNPOST_TEST_LOG").unwrap_or_else(|_| "off".into()),
-        )
+        .envs(t.cli_env())
         .env("SIGNPOST_STATE_DIR", state)
         .kill_on_drop(true);
     c
@@ -41,15 +33,9 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// `len` bytes from the system's random source, written to `dir/name`.
+/// `len` random bytes, written to `dir/name`.
 fn random_file(dir: &Path, name: &str, len: u64) -> (PathBuf, Vec<u8>) {
-    use std::io::Read;
-    let mut bytes = Vec::with_capacity(len as usize);
-    std::fs::File::open("/dev/urandom")
-        .unwrap()
-        .take(len)
-        .read_to_end(&mut bytes)
-        .unwrap();
+    let bytes = random_bytes(len).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, &bytes).unwrap();
     (path, bytes)
@@ -219,6 +205,15 @@ async fn killed_ten_times_then_finished_byte_identical_resending_only_parts_in_f
     assert_eq!(journals(&state), 0, "the journal is removed after Complete");
 }
 
+/// A proxy that flips a byte in the first `n` requests `which` selects.
+async fn flipping(t: &TestTarget, which: proxy::Matcher, n: u32) -> TestProxy {
+    let rules = ProxyRules {
+        flip: Some((which, n)),
+        ..Default::default()
+    };
+    TestProxy::start(&t.endpoint, rules).await.unwrap()
+}
+
 /// Runs an upload through `proxy` and returns (success, stdout, stderr).
 async fn upload_via(
     t: &TestTarget,
@@ -255,11 +250,7 @@ async fn a_flipped_byte_is_refused_or_caught_and_sent_again_never_stored() {
     for extra in [&[][..], &["--no-content-md5"][..]] {
         let key = t.key("flip-part.mp4");
         let (_, job) = multipart(&t, &key, size, Validity::default()).await;
-        let rules = ProxyRules {
-            flip: Some((proxy::part(2), 1)),
-            ..Default::default()
-        };
-        let p = TestProxy::start(&t.endpoint, rules).await.unwrap();
+        let p = flipping(&t, proxy::part(2), 1).await;
         let (ok, _, err) = upload_via(&t, dir.path(), &job, &file, &p, extra).await;
         assert!(ok, "{extra:?}: {err}");
         assert_eq!(p.flipped(), 1);
@@ -287,11 +278,7 @@ async fn a_flipped_byte_is_refused_or_caught_and_sent_again_never_stored() {
     // sending (the server stores it, the ETag gives it away, the file is sent again).
     for (digest, first_status) in [("first", 400), ("while-sending", 200)] {
         let key = t.key("flip-put.mp4");
-        let rules = ProxyRules {
-            flip: Some((proxy::object_puts(), 1)),
-            ..Default::default()
-        };
-        let p = TestProxy::start(&t.endpoint, rules).await.unwrap();
+        let p = flipping(&t, proxy::object_puts(), 1).await;
         let (ok, _, err) = upload_via(
             &t,
             dir.path(),
@@ -313,11 +300,7 @@ async fn a_flipped_byte_is_refused_or_caught_and_sent_again_never_stored() {
 
     // Every attempt damaged: a failure that says so, never success.
     let key = t.key("flip-always.mp4");
-    let rules = ProxyRules {
-        flip: Some((proxy::object_puts(), u32::MAX)),
-        ..Default::default()
-    };
-    let p = TestProxy::start(&t.endpoint, rules).await.unwrap();
+    let p = flipping(&t, proxy::object_puts(), u32::MAX).await;
     let (ok, _, err) = upload_via(
         &t,
         dir.path(),
@@ -333,11 +316,7 @@ async fn a_flipped_byte_is_refused_or_caught_and_sent_again_never_stored() {
 
     let key = t.key("flip-part-always.mp4");
     let (_, job) = multipart(&t, &key, size, Validity::default()).await;
-    let rules = ProxyRules {
-        flip: Some((proxy::part(3), u32::MAX)),
-        ..Default::default()
-    };
-    let p = TestProxy::start(&t.endpoint, rules).await.unwrap();
+    let p = flipping(&t, proxy::part(3), u32::MAX).await;
     let (ok, _, err) = upload_via(
         &t,
         dir.path(),
@@ -483,11 +462,7 @@ async fn a_kept_upload_is_aborted_on_request_and_a_changed_file_is_never_resumed
     let (file, _) = random_file(dir.path(), "video.mp4", size);
     let key = t.key("kept.mp4");
     let (id, job) = multipart(&t, &key, size, Validity::default()).await;
-    let rules = ProxyRules {
-        flip: Some((proxy::part(3), u32::MAX)),
-        ..Default::default()
-    };
-    let p = TestProxy::start(&t.endpoint, rules).await.unwrap();
+    let p = flipping(&t, proxy::part(3), u32::MAX).await;
     let (ok, _, err) = upload_via(
         &t,
         dir.path(),

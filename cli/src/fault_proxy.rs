@@ -50,33 +50,14 @@ impl FaultProxy {
         let base = format!("http://{}", listener.local_addr()?);
         let failed = Arc::new(AtomicU32::new(0));
         let failed2 = Arc::clone(&failed);
-        let task = tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                let (client, upstream, matcher, failed) = (
-                    client.clone(),
-                    upstream.clone(),
-                    Arc::clone(&matcher),
-                    Arc::clone(&failed2),
-                );
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req: Request<Incoming>| {
-                        let (client, upstream, matcher, failed) = (
-                            client.clone(),
-                            upstream.clone(),
-                            Arc::clone(&matcher),
-                            Arc::clone(&failed),
-                        );
-                        async move {
-                            Ok::<_, Infallible>(
-                                handle(req, client, upstream, matcher, failed, fail_first).await,
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(sock), svc)
-                        .await;
-                });
-            }
+        let task = serve(listener, move |req| {
+            let (client, upstream, matcher, failed) = (
+                client.clone(),
+                upstream.clone(),
+                Arc::clone(&matcher),
+                Arc::clone(&failed2),
+            );
+            async move { handle(req, client, upstream, matcher, failed, fail_first).await }
         });
         Ok(FaultProxy { base, failed, task })
     }
@@ -85,6 +66,29 @@ impl FaultProxy {
     pub fn failed(&self) -> u32 {
         self.failed.load(Ordering::SeqCst)
     }
+}
+
+/// Serves HTTP/1 on `listener` until the returned task is aborted, each request answered by
+/// `handle`.
+pub fn serve<H, F>(listener: TcpListener, handle: H) -> tokio::task::JoinHandle<()>
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let f = handle(req);
+                    async move { Ok::<_, Infallible>(f.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    })
 }
 
 fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
@@ -121,16 +125,42 @@ async fn handle(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>signpost-fault-proxy</RequestId></Error>".into(),
         );
     }
-    let mut rb = client.request(method, format!("{upstream}{pq}"));
-    for (k, v) in req.headers() {
+    let rb = upstream_request(&client, &upstream, method, &pq, req.headers());
+    let stream =
+        http_body_util::BodyDataStream::new(req.into_body()).map_err(std::io::Error::other);
+    relay(
+        rb.body(reqwest::Body::wrap_stream(stream)).send().await,
+        "fault proxy",
+    )
+    .await
+}
+
+/// The request to forward to `upstream` (`http://host:port`): the method, path and query, and
+/// the headers but `Host` (the client sets the upstream's, which the signature covers) and the
+/// hop-by-hop ones. The caller adds the body.
+pub fn upstream_request(
+    client: &reqwest::Client,
+    upstream: &str,
+    method: hyper::Method,
+    path_and_query: &str,
+    headers: &hyper::HeaderMap,
+) -> reqwest::RequestBuilder {
+    let mut rb = client.request(method, format!("{upstream}{path_and_query}"));
+    for (k, v) in headers {
         if !matches!(k.as_str(), "host" | "connection" | "transfer-encoding") {
             rb = rb.header(k, v);
         }
     }
-    let stream =
-        http_body_util::BodyDataStream::new(req.into_body()).map_err(std::io::Error::other);
-    rb = rb.body(reqwest::Body::wrap_stream(stream));
-    match rb.send().await {
+    rb
+}
+
+/// The upstream's answer, relayed: status, headers (but the hop-by-hop ones) and body; a failed
+/// request is a 502 naming `proxy`.
+pub async fn relay(
+    result: reqwest::Result<reqwest::Response>,
+    proxy: &str,
+) -> Response<Full<Bytes>> {
+    match result {
         Ok(resp) => {
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
@@ -148,6 +178,6 @@ async fn handle(
             }
             r
         }
-        Err(e) => reply(502, format!("fault proxy: upstream failed: {e}")),
+        Err(e) => reply(502, format!("{proxy}: upstream failed: {e}")),
     }
 }

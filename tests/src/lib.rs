@@ -25,6 +25,16 @@ pub fn binary() -> &'static std::path::Path {
     })
 }
 
+/// `len` bytes from the system's random source (incompressible, unlike any pattern).
+pub fn random_bytes(len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(len as usize);
+    std::fs::File::open("/dev/urandom")?
+        .take(len)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// A server for one test, with the credentials and bucket to use.
 #[derive(Debug)]
 pub struct TestTarget {
@@ -129,6 +139,22 @@ impl TestTarget {
             .await?;
         let status = resp.status().as_u16();
         Ok((status, resp.bytes().await?.to_vec()))
+    }
+
+    /// The environment the `signpost` binary runs with in tests (after `env_clear`): this
+    /// server's endpoint and credentials, and `SIGNPOST_LOG` off (`SIGNPOST_TEST_LOG=debug` shows
+    /// what the binary did).
+    pub fn cli_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", self.region.clone()),
+            ("AWS_ACCESS_KEY_ID", self.access_key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret_key.clone()),
+            (
+                "SIGNPOST_LOG",
+                std::env::var("SIGNPOST_TEST_LOG").unwrap_or_else(|_| "off".into()),
+            ),
+        ]
     }
 
     /// A key no other test run uses.

@@ -5,7 +5,6 @@
 //! presigned signatures stay valid: a test rewrites a descriptor's URLs from the upstream's
 //! address to [`TestProxy::base`].
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -14,9 +13,8 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use signpost::fault_proxy::{relay, serve, upstream_request};
 use tokio::net::TcpListener;
 
 /// Selects requests: `(method, path_and_query) -> bool`.
@@ -94,31 +92,14 @@ impl TestProxy {
             Arc::clone(&state),
             upstream.trim_end_matches('/').to_owned(),
         );
-        let task = tokio::spawn(async move {
-            while let Ok((sock, _)) = listener.accept().await {
-                let (client, upstream, rules, st) = (
-                    client.clone(),
-                    upstream.clone(),
-                    rules.clone(),
-                    Arc::clone(&st),
-                );
-                tokio::spawn(async move {
-                    let svc = service_fn(move |req: Request<Incoming>| {
-                        let (client, upstream, rules, st) = (
-                            client.clone(),
-                            upstream.clone(),
-                            rules.clone(),
-                            Arc::clone(&st),
-                        );
-                        async move {
-                            Ok::<_, Infallible>(forward(req, client, upstream, rules, st).await)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(sock), svc)
-                        .await;
-                });
-            }
+        let task = serve(listener, move |req| {
+            let (client, upstream, rules, st) = (
+                client.clone(),
+                upstream.clone(),
+                rules.clone(),
+                Arc::clone(&st),
+            );
+            forward(req, client, upstream, rules, st)
         });
         Ok(TestProxy { base, state, task })
     }
@@ -146,12 +127,6 @@ impl TestProxy {
     pub fn route(&self, upstream: &str, url: &str) -> String {
         url.replacen(upstream.trim_end_matches('/'), &self.base, 1)
     }
-}
-
-fn reply(status: u16, body: String) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-    r
 }
 
 async fn forward(
@@ -193,12 +168,7 @@ async fn forward(
         }
         _ => None,
     };
-    let mut rb = client.request(method.clone(), format!("{upstream}{pq}"));
-    for (k, v) in req.headers() {
-        if !matches!(k.as_str(), "host" | "connection" | "transfer-encoding") {
-            rb = rb.header(k, v);
-        }
-    }
+    let rb = upstream_request(&client, &upstream, method.clone(), &pq, req.headers());
     let is_put = method == hyper::Method::PUT;
     let received = Arc::new(AtomicU64::new(0));
     let (st2, rcv) = (Arc::clone(&st), Arc::clone(&received));
@@ -221,8 +191,7 @@ async fn forward(
         pos += n;
         Ok::<_, std::io::Error>(out)
     });
-    rb = rb.body(reqwest::Body::wrap_stream(stream));
-    let result = rb.send().await;
+    let result = rb.body(reqwest::Body::wrap_stream(stream)).send().await;
     let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
     if let Ok(mut s) = st.seen.lock() {
         s.push(Seen {
@@ -232,25 +201,7 @@ async fn forward(
             status,
         });
     }
-    match result {
-        Ok(resp) => {
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.unwrap_or_default();
-            let mut r = Response::new(Full::new(body));
-            *r.status_mut() =
-                hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-            for (k, v) in &headers {
-                if !matches!(
-                    k.as_str(),
-                    "connection" | "transfer-encoding" | "content-length"
-                ) {
-                    r.headers_mut().insert(k, v.clone());
-                }
-            }
-            r
-        }
-        Err(e) => reply(502, format!("test proxy: upstream failed: {e}")),
-    }
+    relay(result, "test proxy").await
 }
 
 /// Selects the UploadPart requests (PUT with `partNumber`).

@@ -57,6 +57,11 @@ pub(crate) struct Multipart<'a> {
     pub(crate) list: Option<&'a Target>,
     pub(crate) part_size: u64,
     pub(crate) meter: &'a Meter,
+    /// Parts being hashed at once (one: the next part is hashed while others are sent, and
+    /// hashing never holds back the first bytes of all of them).
+    pub(crate) hashing: tokio::sync::Semaphore,
+    /// Parts being sent at once (the concurrency).
+    pub(crate) sending: tokio::sync::Semaphore,
 }
 
 /// The journal, when there is a store and the descriptor names an upload id.
@@ -248,7 +253,8 @@ impl Multipart<'_> {
                     .await
                     .map_err(|e| (part.number, Some(e)))
             })
-            .buffer_unordered(m.concurrency.max(1));
+            // One more than are sent at once: that one hashes the next part meanwhile.
+            .buffer_unordered(m.concurrency.max(1) + 1);
         let mut max_attempts = 0;
         let mut kept: Option<(u32, UploadError)> = None;
         while let Some(r) = stream.next().await {
@@ -445,6 +451,7 @@ impl Multipart<'_> {
                 path: path.clone(),
                 source,
             };
+            let _hashing = self.hashing.acquire().await;
             Some(
                 tokio::task::spawn_blocking(move || md5_of_range(&p, offset, len))
                     .await
@@ -452,6 +459,7 @@ impl Multipart<'_> {
                     .map_err(unreadable)?,
             )
         };
+        let _sending = self.sending.acquire().await;
         let request = Request {
             method: Method::PUT,
             target: &part.target,

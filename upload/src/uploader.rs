@@ -231,6 +231,8 @@ impl Uploader {
                     list: list.as_ref(),
                     part_size: *part_size,
                     meter: &meter,
+                    hashing: tokio::sync::Semaphore::new(1),
+                    sending: tokio::sync::Semaphore::new(self.concurrency.max(1)),
                 }
                 .run()
                 .await?
