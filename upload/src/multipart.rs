@@ -113,7 +113,7 @@ impl Multipart<'_> {
             && match m.plan.on_failure {
                 OnFailure::Keep => true,
                 OnFailure::Abort => false,
-                _ => journaling.is_some() || m.list.is_some(),
+                _ => journaling.is_some(),
             };
 
         // Held for the whole upload: a second process resuming the same upload is refused.

@@ -38,8 +38,8 @@ pub struct UploadOptions {
     pub skip_preflight: bool,
     /// Where a multipart upload's journal is kept, so an interrupted upload resumes where it
     /// stopped ([`FileResumeStore`](crate::FileResumeStore) is the file-backed default). `None`:
-    /// no journal (with a ListParts URL, a later run still reuses the parts the server holds
-    /// whose ETags match the file).
+    /// no journal, and by default a failed upload is aborted (with a ListParts URL, a later run
+    /// still reuses the parts a kept upload holds whose ETags match the file).
     pub resume: Option<std::sync::Arc<dyn crate::ResumeStore>>,
     /// What becomes of a multipart upload whose retries ran out.
     pub on_failure: crate::OnFailure,

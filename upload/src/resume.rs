@@ -334,8 +334,8 @@ fn parse_journal(text: &[u8]) -> Option<Journal> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OnFailure {
-    /// Keep it when it can be resumed (a resume store is set, or the descriptor carries a
-    /// ListParts URL), abort it otherwise.
+    /// Keep it when a resume store is set (the caller opted into resuming), abort it otherwise:
+    /// a caller that does not know about resuming leaves no parts stored (and billed).
     #[default]
     KeepIfResumable,
     /// Keep its parts on the server for a later run, whatever the options.
