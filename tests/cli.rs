@@ -506,3 +506,72 @@ async fn verify_says_whether_s3_would_accept_the_request() {
         text(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_size_put_refuses_any_other_size() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = t.key("fixed size.mp4");
+    let mut c = signpost(&t);
+    c.args(["presign", "put", "--bucket", &t.bucket, "--key", &key]);
+    c.args(["--content-length", "100000"]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job["headers"]["Content-Length"], "100000");
+    let url = job["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.contains("X-Amz-SignedHeaders=content-length%3Bhost"),
+        "{url}"
+    );
+    let job_file = write(dir.path(), "job.json", &out.stdout);
+
+    // Another size: refused before a byte is sent, nothing stored.
+    let short = write(dir.path(), "short.mp4", &vec![7u8; 99_999]);
+    let mut c = signpost(&t);
+    c.args([
+        "upload",
+        "--job",
+        job_file.to_str().unwrap(),
+        short.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("99999 bytes") && err.contains("exactly 100000 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert_eq!(t.get(&key).await.unwrap().0, 404);
+
+    // Sent anyway by another client: the server refuses it (the size is signed).
+    let resp = signpost::http::client()
+        .unwrap()
+        .put(&url)
+        .body(vec![7u8; 99_999])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        403,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    assert_eq!(t.get(&key).await.unwrap().0, 404);
+
+    // The size it was signed for: stored.
+    let data = signpost_tests::random_bytes(100_000).unwrap();
+    let exact = write(dir.path(), "exact.mp4", &data);
+    let mut c = signpost(&t);
+    c.args([
+        "upload",
+        "--job",
+        job_file.to_str().unwrap(),
+        exact.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(get_back(&t, &key).await, data);
+}

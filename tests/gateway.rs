@@ -18,8 +18,10 @@ const MIB: u64 = 1 << 20;
 async fn gateway(t: &TestTarget, max_object_size: u64, max_uploads: usize) -> Gateway {
     Gateway::start(GatewayOptions {
         addr: "127.0.0.1:0".parse().unwrap(),
-        upstream: Endpoint::custom(&t.endpoint, &t.region).unwrap(),
-        upstream_credentials: t.credentials(),
+        upstream: std::sync::Arc::new(signpost_presign::Presigner::new(
+            t.credentials(),
+            Endpoint::custom(&t.endpoint, &t.region).unwrap(),
+        )),
         verify_credentials: t.credentials(),
         max_object_size,
         max_uploads,

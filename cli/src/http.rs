@@ -2,20 +2,18 @@
 //! multipart upload, reading an object back) and for the fault proxy: rustls with the platform's
 //! certificate verifier, redirects not followed (an S3 answer is read as it is).
 
-use std::sync::Arc;
-
 use anyhow::{Context, Result};
 
-/// A client for plain S3 calls.
+/// A client for plain S3 calls, trusting the platform's certificate authorities.
 pub fn client() -> Result<reqwest::Client> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS set-up")?
-        .with_platform_verifier()
-        .context("loading the platform's certificate verifier")?
-        .with_no_client_auth();
+    client_with(None)
+}
+
+/// A client for plain S3 calls, trusting only `ca_bundle`'s certificates when given.
+pub fn client_with(
+    ca_bundle: Option<&[rustls::pki_types::CertificateDer<'static>]>,
+) -> Result<reqwest::Client> {
+    let tls = signpost_upload::tls_config(ca_bundle).context("TLS set-up")?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())

@@ -54,10 +54,28 @@ fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
     let spec = std::env::var("SIGNPOST_LOG").unwrap_or_else(|_| default.into());
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("warn"));
-    match "s3s=off".parse() {
-        Ok(quiet) if !spec.contains("s3s") => filter.add_directive(quiet),
-        _ => filter,
+    let mut filter = filter;
+    // Libraries' own logs, unless named: the embedded server's S3 library logs every refusal;
+    // the AWS credential providers and TLS log their internals at debug, and their warnings
+    // repeat the one-line error signpost prints.
+    for (name, quiet) in [
+        ("s3s", "s3s=off"),
+        (
+            "aws",
+            "aws_config=off,aws_runtime=off,aws_smithy_runtime=off,aws_sdk_sts=off,aws_sdk_sso=off,aws_sdk_ssooidc=off,aws_smithy_http_client=off",
+        ),
+        ("rustls", "rustls=off"),
+        ("hyper", "hyper_util=off"),
+    ] {
+        if !spec.contains(name) {
+            for d in quiet.split(',') {
+                if let Ok(d) = d.parse() {
+                    filter = filter.add_directive(d);
+                }
+            }
+        }
     }
+    filter
 }
 
 fn main() -> ExitCode {
@@ -84,7 +102,7 @@ fn main() -> ExitCode {
             Command::Roundtrip(a) => cmd::roundtrip::run(&cli.s3, a).await,
             Command::Gateway(a) => cmd::gateway::run(&cli.s3, a).await,
             Command::Inspect(a) => cmd::inspect::inspect_cmd(a),
-            Command::Verify(a) => cmd::inspect::verify_cmd(&cli.s3, a),
+            Command::Verify(a) => cmd::inspect::verify_cmd(&cli.s3, a).await,
         }
     });
     match result {

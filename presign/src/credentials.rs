@@ -4,6 +4,7 @@
 //! The secret and the token are [`Secret`]s: `Debug` shows `******`.
 
 use signpost_wire::Secret;
+use time::OffsetDateTime;
 
 use crate::error::PresignError;
 
@@ -19,6 +20,7 @@ pub struct Credentials {
     access_key_id: String,
     secret_access_key: Secret,
     session_token: Option<Secret>,
+    expires_at: Option<OffsetDateTime>,
 }
 
 impl Credentials {
@@ -28,7 +30,21 @@ impl Credentials {
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
             session_token: None,
+            expires_at: None,
         }
+    }
+
+    /// The instant temporary credentials stop working (STS, an instance profile, a container
+    /// role). A URL they sign is capped at this instant: S3 refuses it afterwards, whatever its
+    /// `X-Amz-Expires` says.
+    pub fn with_expiry(mut self, expires_at: OffsetDateTime) -> Self {
+        self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// When these credentials expire, for temporary credentials.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        self.expires_at
     }
 
     /// Adds the session token of temporary (STS) credentials; presigned URLs then carry
@@ -72,6 +88,20 @@ impl Credentials {
     /// The session token, for temporary credentials.
     pub fn session_token(&self) -> Option<&str> {
         self.session_token.as_ref().map(Secret::expose)
+    }
+}
+
+/// The AWS SDKs' credentials (from `aws-config`'s providers), expiry included.
+impl From<&aws_credential_types::Credentials> for Credentials {
+    fn from(c: &aws_credential_types::Credentials) -> Self {
+        let mut out = Credentials::new(c.access_key_id(), c.secret_access_key());
+        if let Some(t) = c.session_token() {
+            out = out.with_session_token(t);
+        }
+        if let Some(exp) = c.expiry() {
+            out = out.with_expiry(OffsetDateTime::from(exp));
+        }
+        out
     }
 }
 

@@ -17,6 +17,32 @@ pub enum PresignError {
         /// The variable.
         variable: &'static str,
     },
+    /// The credentials had expired at the signing time.
+    #[error(
+        "the credentials expired at {expired_at}, before the signing time {signed_at}: refresh them (a new session token, or the source that issued them) and sign again"
+    )]
+    CredentialsExpired {
+        /// When they expired.
+        expired_at: OffsetDateTime,
+        /// The signing time.
+        signed_at: OffsetDateTime,
+    },
+    /// Strict expiry: the URL would outlive the credentials that sign it.
+    #[error(
+        "the URL would be valid until {requested}, but the credentials that sign it expire at {credentials_expire} and S3 refuses it from then on: ask for a shorter expiry, sign with longer-lived credentials, or drop strict expiry to have it cut to {credentials_expire}"
+    )]
+    ExpiryBeyondCredentials {
+        /// The end asked for.
+        requested: OffsetDateTime,
+        /// When the credentials expire.
+        credentials_expire: OffsetDateTime,
+    },
+    /// No credentials were loaded from the provider yet, or loading them failed.
+    #[error("no credentials from the provider: {reason}")]
+    CredentialsUnavailable {
+        /// What the provider said.
+        reason: String,
+    },
     /// The bucket name is empty.
     #[error("the bucket name is empty")]
     EmptyBucket,

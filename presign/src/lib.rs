@@ -47,6 +47,7 @@ mod multipart;
 mod operation;
 mod post_policy;
 mod presigner;
+mod provider;
 mod request;
 mod signed_headers;
 mod signing_key;

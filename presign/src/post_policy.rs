@@ -206,14 +206,21 @@ impl PostPolicyBuilder<'_> {
         {
             return Err(PresignError::SuccessStatus(s));
         }
-        let window = self.validity.window();
+        let guard = p.signing()?;
+        let Some(signing) = guard.as_deref() else {
+            return Err(PresignError::CredentialsUnavailable {
+                reason: "none loaded".into(),
+            });
+        };
+        let creds = &signing.credentials;
+        let window = self.validity.window_for(creds.expires_at())?;
         let at = window.signed_at;
         let expiration = window.expires_at;
         let amz_date_bytes = format_amz_date(at);
         let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();
         let date: [u8; 8] = amz_date_bytes[..8].try_into().unwrap_or([b'0'; 8]);
-        let day = p.day_scope(&date);
-        let credential = format!("{}/{}", p.credentials().access_key_id(), day.scope);
+        let day = p.day_scope(creds, &date);
+        let credential = format!("{}/{}", creds.access_key_id(), day.scope);
 
         let mut fields = OrderedPairs::default();
         let mut conditions = vec![Condition::Eq {
@@ -281,7 +288,7 @@ impl PostPolicyBuilder<'_> {
             &Rule::Eq(amz_date.into()),
             amz_date,
         );
-        if let Some(token) = p.credentials().session_token() {
+        if let Some(token) = creds.session_token() {
             add(
                 &mut fields,
                 "x-amz-security-token",

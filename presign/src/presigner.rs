@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use arc_swap::ArcSwapOption;
 use signpost_wire::amz_date::format_amz_date;
 use signpost_wire::{OrderedPairs, SignedUrl};
 use smallvec::SmallVec;
@@ -48,23 +49,82 @@ use crate::uri_encode::{encode, encode_into, hex_into_array};
 /// ```
 #[derive(Debug)]
 pub struct Presigner {
-    credentials: Credentials,
-    /// The session token, URI-encoded once: every URL carries it.
-    token_encoded: Option<String>,
+    /// The credentials signing now: replaced (never locked) when a provider refreshes them.
+    pub(crate) current: ArcSwapOption<SigningCredentials>,
+    provider: Option<crate::provider::Refresher>,
     endpoint: Endpoint,
     keys: SigningKeyCache,
 }
 
-impl Presigner {
-    /// A presigner for S3.
-    pub fn new(credentials: Credentials, endpoint: Endpoint) -> Self {
-        let token_encoded = credentials.session_token().map(encode);
-        Presigner {
+/// Credentials with what every URL they sign repeats, computed once.
+#[derive(Debug)]
+pub(crate) struct SigningCredentials {
+    pub(crate) credentials: Credentials,
+    /// The session token, URI-encoded once: every URL carries it.
+    pub(crate) token_encoded: Option<String>,
+    /// When they were loaded (for a provider's refresh schedule).
+    pub(crate) loaded_at: time::OffsetDateTime,
+}
+
+impl SigningCredentials {
+    pub(crate) fn new(credentials: Credentials) -> Self {
+        SigningCredentials {
+            token_encoded: credentials.session_token().map(encode),
             credentials,
-            token_encoded,
+            loaded_at: time::OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+impl Presigner {
+    /// A presigner for S3 with fixed credentials.
+    pub fn new(credentials: Credentials, endpoint: Endpoint) -> Self {
+        Presigner {
+            current: ArcSwapOption::from_pointee(SigningCredentials::new(credentials)),
+            provider: None,
             endpoint,
             keys: SigningKeyCache::default(),
         }
+    }
+
+    /// A presigner whose credentials come from `provider` (the AWS SDKs' provider trait: the
+    /// default chain of `aws-config`, an STS role, a container or instance role, or your own),
+    /// loaded on first use and loaded again before they expire.
+    ///
+    /// Sign with [`presign_fresh`](Self::presign_fresh), or call
+    /// [`refresh_credentials`](Self::refresh_credentials) and then [`presign`](Self::presign):
+    /// signing itself reads the cached credentials without a lock or a call to the provider.
+    pub fn with_provider(
+        provider: impl aws_credential_types::provider::ProvideCredentials + 'static,
+        endpoint: Endpoint,
+    ) -> Self {
+        Presigner {
+            current: ArcSwapOption::empty(),
+            provider: Some(crate::provider::Refresher::new(provider)),
+            endpoint,
+            keys: SigningKeyCache::default(),
+        }
+    }
+
+    /// Loads credentials from the provider when none are cached or the cached ones are near
+    /// their expiry (a quarter of their lifetime, at most 15 minutes, before it); one caller
+    /// loads while the others wait. If loading fails while the cached credentials are still
+    /// valid, those keep signing (their URLs are cut to their expiry) and the error is
+    /// returned only once they have expired. Does nothing for fixed credentials.
+    pub async fn refresh_credentials(&self) -> Result<(), PresignError> {
+        match &self.provider {
+            Some(r) => r.refresh(&self.current).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`refresh_credentials`](Self::refresh_credentials), then [`presign`](Self::presign).
+    pub async fn presign_fresh(
+        &self,
+        req: &PresignRequest,
+    ) -> Result<PresignedRequest, PresignError> {
+        self.refresh_credentials().await?;
+        self.presign(req)
     }
 
     /// The endpoint.
@@ -72,16 +132,29 @@ impl Presigner {
         &self.endpoint
     }
 
-    /// The credentials.
-    pub fn credentials(&self) -> &Credentials {
-        &self.credentials
+    /// The credentials signing now (`None` before a provider's first load).
+    pub fn credentials(&self) -> Option<Credentials> {
+        self.current.load().as_ref().map(|c| c.credentials.clone())
+    }
+
+    /// The cached credentials, or the reason there are none.
+    pub(crate) fn signing(
+        &self,
+    ) -> Result<arc_swap::Guard<Option<std::sync::Arc<SigningCredentials>>>, PresignError> {
+        let g = self.current.load();
+        if g.is_none() {
+            return Err(PresignError::CredentialsUnavailable {
+                reason: "none loaded yet: call refresh_credentials (or presign_fresh) first".into(),
+            });
+        }
+        Ok(g)
     }
 
     /// The cached per-day scope (signing key, scope, encoded credential).
-    pub(crate) fn day_scope(&self, date: &[u8; 8]) -> DayRef {
+    pub(crate) fn day_scope(&self, credentials: &Credentials, date: &[u8; 8]) -> DayRef {
         self.keys.get(
-            self.credentials.access_key_id(),
-            self.credentials.secret(),
+            credentials.access_key_id(),
+            credentials.secret(),
             date,
             self.endpoint.region(),
         )
@@ -125,12 +198,18 @@ impl Presigner {
         }
         headers.sort_unstable();
 
-        let window = req.validity.window();
+        let guard = self.signing()?;
+        let Some(signing) = guard.as_deref() else {
+            return Err(PresignError::CredentialsUnavailable {
+                reason: "none loaded".into(),
+            });
+        };
+        let window = req.validity.window_for(signing.credentials.expires_at())?;
         let amz_date_bytes = format_amz_date(window.signed_at);
         let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();
         let mut date = [0u8; 8];
         date.copy_from_slice(&amz_date_bytes[..8]);
-        let day = self.day_scope(&date);
+        let day = self.day_scope(&signing.credentials, &date);
         let mut expires_buf = [0u8; 20];
         let expires = format_u64(window.expires_in, &mut expires_buf);
 
@@ -143,7 +222,7 @@ impl Presigner {
                 + 3 * (req.bucket.len() + req.key.len() + extra)
                 + day.credential_encoded.len()
                 + names_len
-                + self.token_encoded.as_ref().map_or(0, |t| t.len() + 24),
+                + signing.token_encoded.as_ref().map_or(0, |t| t.len() + 24),
         );
         url.push_str(self.endpoint.scheme());
         url.push_str("://");
@@ -200,7 +279,7 @@ impl Presigner {
         ]);
         let unsigned_end = url.len();
         // The token follows the signature in the URL (as aws-sigv4 writes it) but is signed.
-        let token_range = self.token_encoded.as_deref().map(|t| {
+        let token_range = signing.token_encoded.as_deref().map(|t| {
             url.push_str("&X-Amz-Security-Token=");
             let v = url.len();
             url.push_str(t);
@@ -258,6 +337,7 @@ impl Presigner {
             url: SignedUrl::from(url),
             headers: send,
             expires_at: window.expires_at,
+            capped_from: window.capped_from,
         })
     }
 

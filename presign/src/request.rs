@@ -121,6 +121,14 @@ impl PresignRequest {
         self
     }
 
+    /// Signs `Content-Length`: S3 then refuses a body of any other size (a fixed-size PUT).
+    /// The descriptor carries it as a header so that the uploader checks the file first.
+    pub fn content_length(mut self, bytes: u64) -> Self {
+        self.headers
+            .push(("Content-Length".into(), bytes.to_string()));
+        self
+    }
+
     /// `Content-Type`.
     pub fn content_type(self, v: impl Into<String>) -> Self {
         self.header("Content-Type", v)
@@ -157,6 +165,7 @@ pub struct PresignedRequest {
     pub(crate) url: SignedUrl,
     pub(crate) headers: OrderedPairs,
     pub(crate) expires_at: OffsetDateTime,
+    pub(crate) capped_from: Option<OffsetDateTime>,
 }
 
 impl PresignedRequest {
@@ -175,9 +184,16 @@ impl PresignedRequest {
         &self.headers
     }
 
-    /// The last instant S3 accepts the URL.
+    /// The last instant S3 accepts the URL: the requested end, or the expiry of the
+    /// credentials that signed it when that comes first.
     pub fn expires_at(&self) -> OffsetDateTime {
         self.expires_at
+    }
+
+    /// The end that was asked for, when the credentials' expiry cut it short
+    /// ([`expires_at`](Self::expires_at) is then the credentials' expiry).
+    pub fn expiry_capped_from(&self) -> Option<OffsetDateTime> {
+        self.capped_from
     }
 
     /// The upload descriptor a runner consumes: `{ url, method, headers }`. Only PUT and POST are

@@ -63,9 +63,17 @@ pub(crate) fn check_signed_header<'a>(
     if RESERVED.contains(&lower) {
         return unsignable("signpost sets the SigV4 parameters itself");
     }
-    if !(STANDARD.contains(&lower) || lower.starts_with("x-amz-")) {
+    if lower == "content-length" {
+        let v = value.trim();
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.parse::<u64>().is_err() {
+            return Err(PresignError::InvalidValue {
+                name: name.to_owned(),
+                reason: "Content-Length is a number of bytes",
+            });
+        }
+    } else if !(STANDARD.contains(&lower) || lower.starts_with("x-amz-")) {
         return unsignable(
-            "a presigned S3 request signs only Content-Type, Content-MD5, Content-Encoding, Content-Language, Content-Disposition, Cache-Control, Expires and x-amz-* headers",
+            "a presigned S3 request signs only Content-Type, Content-MD5, Content-Encoding, Content-Language, Content-Disposition, Cache-Control, Expires, Content-Length and x-amz-* headers",
         );
     }
     if lower == "x-amz-meta-" {
@@ -86,6 +94,16 @@ pub(crate) fn check_signed_header<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_length_is_signable_as_a_number_only() {
+        let (n, v) = check_signed_header("Content-Length", "1048576").unwrap();
+        assert_eq!((&n[..], &*v), (&b"content-length"[..], "1048576"));
+        for bad in ["", "1.5", "-1", "0x10", "99999999999999999999999"] {
+            let e = check_signed_header("Content-Length", bad).unwrap_err();
+            assert!(e.to_string().contains("number of bytes"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn rules() {

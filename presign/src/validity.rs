@@ -26,6 +26,7 @@ use crate::error::PresignError;
 pub struct Validity {
     expires_in: u64,
     signed_at: Option<OffsetDateTime>,
+    strict: bool,
 }
 
 /// The resolved window: the signing instant (whole seconds, UTC) and the last accepted instant.
@@ -34,6 +35,8 @@ pub(crate) struct Window {
     pub(crate) signed_at: OffsetDateTime,
     pub(crate) expires_at: OffsetDateTime,
     pub(crate) expires_in: u64,
+    /// The end asked for, when the credentials' expiry cut it short.
+    pub(crate) capped_from: Option<OffsetDateTime>,
 }
 
 impl Default for Validity {
@@ -41,6 +44,7 @@ impl Default for Validity {
         Validity {
             expires_in: 3600,
             signed_at: None,
+            strict: false,
         }
     }
 }
@@ -59,6 +63,7 @@ impl Validity {
         Ok(Validity {
             expires_in: seconds,
             signed_at: None,
+            strict: false,
         })
     }
 
@@ -75,6 +80,20 @@ impl Validity {
             signed_at: Some(t),
             ..self
         })
+    }
+
+    /// Refuses to sign, instead of shortening the validity, when the credentials expire before
+    /// the requested end (see [`Credentials::with_expiry`](crate::Credentials::with_expiry)).
+    pub fn strict_expiry(self) -> Self {
+        Validity {
+            strict: true,
+            ..self
+        }
+    }
+
+    /// Whether [`strict_expiry`](Self::strict_expiry) is set.
+    pub fn is_strict(&self) -> bool {
+        self.strict
     }
 
     /// Seconds of validity.
@@ -107,7 +126,43 @@ impl Validity {
             // Checked in `signed_at`; for "now" it is centuries from overflowing.
             expires_at: signed_at + time::Duration::seconds(self.expires_in as i64),
             expires_in: self.expires_in,
+            capped_from: None,
         }
+    }
+
+    /// The window for credentials that expire at `credentials_expire`: cut short to that
+    /// instant (S3 refuses the URL afterwards anyway), or refused when the validity is strict.
+    pub(crate) fn window_for(
+        &self,
+        credentials_expire: Option<OffsetDateTime>,
+    ) -> Result<Window, PresignError> {
+        let w = self.window();
+        let Some(end) = credentials_expire else {
+            return Ok(w);
+        };
+        // Whole seconds: a URL of the last fraction of a second would outlive them.
+        if end - w.signed_at < time::Duration::SECOND {
+            return Err(PresignError::CredentialsExpired {
+                expired_at: end,
+                signed_at: w.signed_at,
+            });
+        }
+        if end >= w.expires_at {
+            return Ok(w);
+        }
+        if self.strict {
+            return Err(PresignError::ExpiryBeyondCredentials {
+                requested: w.expires_at,
+                credentials_expire: end,
+            });
+        }
+        let expires_in = (end - w.signed_at).whole_seconds() as u64;
+        Ok(Window {
+            signed_at: w.signed_at,
+            expires_at: w.signed_at + time::Duration::seconds(expires_in as i64),
+            expires_in,
+            capped_from: Some(w.expires_at),
+        })
     }
 }
 

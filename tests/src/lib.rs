@@ -6,6 +6,7 @@
 
 pub mod proxy;
 pub mod raw;
+pub mod tls;
 
 use signpost::server::{EmbeddedServer, ServeOptions};
 use signpost_presign::{Credentials, Endpoint, Presigner};

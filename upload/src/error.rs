@@ -61,6 +61,26 @@ pub enum TransportError {
     },
 }
 
+fn transport_message(
+    host: &str,
+    proxy: Option<&str>,
+    attempts: u32,
+    source: &TransportError,
+) -> String {
+    let text = source.to_string();
+    if text.contains("certificate") {
+        return format!(
+            "could not reach {host} after {attempts} attempt(s): {text}; the server's TLS certificate is not trusted: if it is signed by a private CA (MinIO or Ceph behind TLS), give that CA's certificate with --ca-bundle FILE or AWS_CA_BUNDLE (library: UploaderBuilder::ca_bundle)"
+        );
+    }
+    match proxy {
+        None => format!("could not reach {host} after {attempts} attempt(s): {source}"),
+        Some(p) => format!(
+            "could not reach {host} through the proxy {p} after {attempts} attempt(s): the proxy failed or refused ({source}); fix the proxy, or set NO_PROXY={host} to connect directly"
+        ),
+    }
+}
+
 /// reqwest's message and its causes, once each (hyper repeats its inner errors).
 fn chain(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
@@ -235,6 +255,16 @@ pub enum UploadError {
         /// The file's size.
         size: u64,
     },
+    /// The URL signs a Content-Length other than the file's size.
+    #[error(
+        "the file is {size} bytes but the URL was signed for exactly {signed} bytes (a fixed-size PUT: the server refuses any other size); nothing was sent: upload the file it was signed for, or ask for a URL signed for {size} bytes"
+    )]
+    SizeNotSigned {
+        /// The file's size.
+        size: u64,
+        /// The signed Content-Length.
+        signed: u64,
+    },
     /// The file is larger than the multipart plan's parts can carry.
     #[error(
         "the file is {size} bytes but the multipart target holds {parts} parts of {part_size} bytes ({capacity} bytes): ask for a plan with a larger maximum size"
@@ -283,10 +313,13 @@ pub enum UploadError {
         attempts: u32,
     },
     /// The connection failed (refused, reset, timed out, stalled) on every attempt.
-    #[error("could not reach {host} after {attempts} attempt(s): {source}")]
+    #[error("{}", transport_message(.host, .proxy.as_deref(), *.attempts, .source))]
     Transport {
         /// The host.
         host: String,
+        /// The proxy the requests went through (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, minus
+        /// `NO_PROXY`), without its user and password: then it is what failed or refused.
+        proxy: Option<String>,
         /// Attempts made.
         attempts: u32,
         /// The last failure.
@@ -508,6 +541,16 @@ pub enum ClientError {
     /// The blocking wrapper's runtime.
     #[error("cannot start a runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The CA bundle cannot be used.
+    #[error(
+        "CA bundle {}: {reason}; give a PEM file of the CA certificates that signed the server's certificate (--ca-bundle or AWS_CA_BUNDLE)", .path.display()
+    )]
+    CaBundle {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 fn join_codes(c: &[u16]) -> String {
@@ -558,6 +601,7 @@ impl UploadError {
                 | UploadError::Policy { .. }
                 | UploadError::PolicyMalformed(_)
                 | UploadError::TooLargeForPut { .. }
+                | UploadError::SizeNotSigned { .. }
                 | UploadError::TooLargeForPlan { .. }
                 | UploadError::ContentTypeConflict { .. }
                 | UploadError::ContentTypeNotInForm

@@ -180,6 +180,7 @@ impl Funnel {
                     hold = Some(self.expect_continue_timeout.min(self.stall_timeout / 2));
                     UploadError::Transport {
                         host: host_of(req.target.url.as_str()),
+                        proxy: crate::client::proxy_for(req.target.url.as_str()),
                         attempts: attempt,
                         source,
                     }

@@ -279,8 +279,12 @@ impl Multipart<'_> {
                         kept.get_or_insert((part, e));
                         continue;
                     }
-                    // Dropping the stream drops the parts in flight (closing their
-                    // connections) before the abort.
+                    // The parts in flight finish (for a while) before the abort: a part still
+                    // being written when the abort arrives can outlive it (measured on Ceph:
+                    // the upload is listed again), as S3 documents for concurrent parts.
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let drain = async { while stream.next().await.is_some() {} };
+                    let _ = tokio::time::timeout(crate::stream::SETTLE, drain).await;
                     drop(stream);
                     self.forget(journaling.as_ref()).await;
                     return Err(UploadError::Part {

@@ -291,6 +291,17 @@ impl UploadPlan {
                     return Err(UploadError::TooLargeForPut { size: len });
                 }
                 let mut headers = header_map(&job.headers)?;
+                // Sent as the body's own length, once.
+                if let Some(signed) = headers.remove(http::header::CONTENT_LENGTH) {
+                    let signed: u64 = signed
+                        .to_str()
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(u64::MAX);
+                    if signed != len {
+                        return Err(UploadError::SizeNotSigned { size: len, signed });
+                    }
+                }
                 if let Some(ct) = &opts.content_type {
                     if check
                         && let Some(signed) = job.headers.get("content-type")

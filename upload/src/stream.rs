@@ -134,7 +134,7 @@ impl Uploader {
                 let bytes = match read {
                     Ok(b) => b,
                     Err(source) => {
-                        running.abort_all();
+                        settle(&mut running).await;
                         let n = digests.len() as u32 + 1;
                         return Err(fail(n, n, UploadError::SourceUnreadable { source }).await);
                     }
@@ -145,7 +145,7 @@ impl Uploader {
                 }
                 let number = digests.len() as u32 + 1;
                 let Some(url) = mp.parts.get(number as usize - 1) else {
-                    running.abort_all();
+                    settle(&mut running).await;
                     let e = UploadError::TooLargeForPlan {
                         size: total + bytes.len() as u64,
                         parts: mp.parts.len(),
@@ -218,8 +218,7 @@ impl Uploader {
                     }
                 }
                 Err((part, e)) => {
-                    running.abort_all();
-                    while running.join_next().await.is_some() {}
+                    settle(&mut running).await;
                     return Err(fail(part, digests.len() as u32, e).await);
                 }
             }
@@ -318,6 +317,20 @@ impl Uploader {
         let mut outcome = UploadOutcome::new(answer.status, len, answer.attempts, etag);
         outcome.bytes_sent = meter.file_bytes_sent();
         Ok(outcome)
+    }
+}
+
+/// How long the parts in flight may take to finish before an abort: a part still being written
+/// when AbortMultipartUpload arrives can outlive it (S3 documents this for concurrent parts;
+/// measured on Ceph, whose listing then shows the upload again).
+pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Lets the parts in flight finish (at most [`SETTLE`]), then cancels what is left.
+async fn settle<T: 'static>(running: &mut JoinSet<T>) {
+    let drain = async { while running.join_next().await.is_some() {} };
+    if tokio::time::timeout(SETTLE, drain).await.is_err() {
+        running.abort_all();
+        while running.join_next().await.is_some() {}
     }
 }
 

@@ -24,6 +24,7 @@ pub struct UploaderBuilder {
     connect_timeout: Duration,
     expect_continue_timeout: Duration,
     clock: crate::Clock,
+    ca_bundle: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
 }
 
 impl Default for UploaderBuilder {
@@ -35,6 +36,7 @@ impl Default for UploaderBuilder {
             connect_timeout: Duration::from_secs(10),
             expect_continue_timeout: Duration::from_secs(1),
             clock: crate::Clock::system(),
+            ca_bundle: None,
         }
     }
 }
@@ -79,10 +81,19 @@ impl UploaderBuilder {
         self
     }
 
-    /// Builds the uploader and its HTTP client (rustls, the platform's certificate verifier,
-    /// redirects not followed).
+    /// Trusts only these CA certificates (read with [`read_ca_bundle`](crate::read_ca_bundle))
+    /// instead of the platform's, as `AWS_CA_BUNDLE` does in the AWS tools: for MinIO or Ceph
+    /// behind TLS with a private CA.
+    pub fn ca_bundle(mut self, certs: Vec<rustls::pki_types::CertificateDer<'static>>) -> Self {
+        self.ca_bundle = Some(certs);
+        self
+    }
+
+    /// Builds the uploader and its HTTP client (rustls, the platform's certificate verifier or
+    /// the CA bundle, redirects not followed, proxies from the environment).
     pub fn build(self) -> Result<Uploader, UploadError> {
-        let client = http_client(self.connect_timeout).map_err(UploadError::Client)?;
+        let client = http_client(self.connect_timeout, self.ca_bundle.as_deref())
+            .map_err(UploadError::Client)?;
         Ok(Uploader {
             funnel: Funnel {
                 client,

@@ -42,21 +42,31 @@ pub struct GatewayArgs {
 
 pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
     let endpoint = s3
-        .endpoint
-        .as_deref()
+        .endpoint_url()
         .context("the gateway needs the upstream S3: give --endpoint URL (or AWS_ENDPOINT_URL)")?;
-    let upstream_credentials = s3.credentials()?;
+    let region = s3.region().await;
+    // Refreshed before they expire when they come from a role: the gateway runs for days.
+    let upstream = s3.presigner().await?;
     let verify_credentials = match (&a.verify_access_key, &a.verify_secret_key) {
         (Some(ak), Some(sk)) => Credentials::new(ak.clone(), sk.clone()),
-        (None, None) => upstream_credentials.clone(),
+        (None, None) => {
+            let c = upstream
+                .credentials()
+                .context("no upstream credentials were loaded")?;
+            if let Some(end) = c.expires_at() {
+                anyhow::bail!(
+                    "the upstream credentials are temporary (they expire at {end}), so URLs signed with them cannot be checked after that: give the key the job server signs gateway URLs with (--verify-access-key and --verify-secret-key)"
+                );
+            }
+            c
+        }
         _ => anyhow::bail!(
             "give both --verify-access-key and --verify-secret-key, or neither (then URLs are checked with the upstream credentials)"
         ),
     };
     let gateway = Gateway::start(GatewayOptions {
         addr: a.addr,
-        upstream: s3.endpoint()?,
-        upstream_credentials,
+        upstream,
         verify_credentials: verify_credentials.clone(),
         max_object_size: a.max_object_size,
         max_uploads: a.max_uploads,
@@ -67,11 +77,11 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
     .await?;
     println!("signpost gateway listening");
     println!("  address:    {}", gateway.endpoint);
-    println!("  upstream:   {endpoint} (region {})", s3.region);
+    println!("  upstream:   {endpoint} (region {region})");
     println!(
         "  verifies:   URLs signed by {} for region {}",
         verify_credentials.access_key_id(),
-        s3.region
+        region
     );
     println!(
         "  limits:     {} bytes per object, {} uploads at once, {} byte parts",

@@ -70,8 +70,8 @@ fn authority(url: &str) -> String {
     rest[..rest.find(['/', '?']).unwrap_or(rest.len())].to_owned()
 }
 
-pub fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
-    let verifier = Verifier::new(s3.credentials()?, s3.region.clone());
+pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
+    let verifier = Verifier::new(s3.credentials().await?, s3.region().await);
     let job: RunnerJobCustomUpload = load(&a.target)?;
     let now = OffsetDateTime::now_utc();
     let presigned = |method: &str, url: &str, extra: &[(String, String)]| {

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 use signpost::config::S3Args;
-use signpost_presign::{MultipartPlan, PresignRequest, S3Operation, Validity};
+use signpost_presign::{MultipartPlan, PresignRequest, Presigner, S3Operation, Validity};
 
 #[derive(Subcommand)]
 pub enum PresignCommand {
@@ -42,6 +42,10 @@ pub struct Common {
     /// Sign as of this time (RFC 3339) instead of now.
     #[arg(long, value_parser = super::rfc3339)]
     at: Option<time::OffsetDateTime>,
+    /// Refuse, instead of shortening the validity with a warning, when the credentials expire
+    /// before the URL would (temporary credentials: a role, a session token).
+    #[arg(long)]
+    strict_expiry: bool,
 }
 
 #[derive(Args)]
@@ -60,6 +64,10 @@ pub struct PutArgs {
     /// Sign x-amz-checksum-sha256 of this file: S3 then verifies the upload's content.
     #[arg(long, value_name = "FILE")]
     checksum_sha256: Option<std::path::PathBuf>,
+    /// Sign Content-Length: the server refuses a body of any other size (and the uploader
+    /// refuses another file before sending it).
+    #[arg(long, value_name = "BYTES", value_parser = super::size)]
+    content_length: Option<u64>,
 }
 
 #[derive(Args)]
@@ -145,10 +153,30 @@ impl Common {
     /// `--expires` and `--at`, checked once for whatever is signed.
     fn validity(&self) -> Result<Validity> {
         let v = Validity::expires_in(Duration::from_secs(self.expires))?;
+        let v = if self.strict_expiry {
+            v.strict_expiry()
+        } else {
+            v
+        };
         Ok(match self.at {
             Some(t) => v.signed_at(t)?,
             None => v,
         })
+    }
+}
+
+/// A warning when the credentials cut the validity short (strict expiry refuses instead).
+fn warn_if_capped(p: &Presigner, common: &Common) {
+    let Some(end) = p.credentials().and_then(|c| c.expires_at()) else {
+        return;
+    };
+    let start = common.at.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let asked = start + time::Duration::seconds(common.expires as i64);
+    if end < asked && !common.strict_expiry {
+        eprintln!(
+            "warning: the credentials expire at {end}, before the {} s asked for: the URLs are valid only until then (S3 refuses them afterwards). Give a shorter --expires, or --strict-expiry to refuse instead",
+            common.expires
+        );
     }
 }
 
@@ -157,11 +185,22 @@ fn print(job: &signpost_wire::RunnerJobCustomUpload) {
 }
 
 pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
-    let p = s3.presigner()?;
+    let p = s3.presigner().await?;
+    let common = match &cmd {
+        PresignCommand::Put(a) => &a.common,
+        PresignCommand::Post(a) => &a.common,
+        PresignCommand::Get(a) => &a.common,
+        PresignCommand::Multipart(a) => &a.common,
+        PresignCommand::ListUploads(a) => &a.common,
+    };
+    warn_if_capped(&p, common);
     match cmd {
         PresignCommand::Put(a) => {
             let mut req = PresignRequest::put_object(&*a.common.bucket, &*a.key)
                 .validity(a.common.validity()?);
+            if let Some(n) = a.content_length {
+                req = req.content_length(n);
+            }
             if let Some(ct) = &a.content_type {
                 req = req.content_type(ct);
             }
@@ -230,7 +269,7 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
                 Some(id) => id,
                 None => {
                     signpost::s3::create_multipart(
-                        &signpost::http::client()?,
+                        &s3.client()?,
                         &p,
                         &a.common.bucket,
                         &a.key,

@@ -28,13 +28,14 @@ pub struct RoundtripArgs {
 
 pub async fn run(s3: &S3Args, a: RoundtripArgs) -> Result<ExitCode> {
     // No endpoint: the embedded server with its own generated credentials.
-    let credentials = match &s3.endpoint {
-        Some(_) => Some(s3.credentials()?),
+    let endpoint = s3.endpoint_url();
+    let credentials = match &endpoint {
+        Some(_) => Some(s3.credentials().await?),
         None => None,
     };
     let report = run_roundtrip(&RoundtripOptions {
-        endpoint: s3.endpoint.clone(),
-        region: s3.region.clone(),
+        endpoint,
+        region: s3.region().await,
         credentials,
         bucket: a.bucket,
         size: a.size,

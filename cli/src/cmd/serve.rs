@@ -49,7 +49,7 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
     .await?;
     println!("signpost S3 server listening");
     println!("  endpoint:   {}", server.endpoint);
-    println!("  region:     any (sign for {})", s3.region);
+    println!("  region:     any (sign for {})", s3.region().await);
     println!("  access key: {access_key}");
     println!("  secret key: from {from}");
     println!("  data:       {}", server.data_dir.display());

@@ -77,7 +77,7 @@ enum PutDigestArg {
     WhileSending,
 }
 
-pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
+pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
     let stdin_data = a.path.as_deref() == Some(std::path::Path::new("-"));
     if stdin_data && a.job == "-" {
         anyhow::bail!(
@@ -99,7 +99,11 @@ pub async fn run(_s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         Some(d) => Some(FileResumeStore::new(d)),
         None => FileResumeStore::in_state_dir(),
     };
-    let uploader = Uploader::builder()
+    let mut builder = Uploader::builder();
+    if let Some(certs) = s3.ca_certificates()? {
+        builder = builder.ca_bundle(certs);
+    }
+    let uploader = builder
         .retry(RetryPolicy {
             max_attempts: a.retries + 1,
             ..RetryPolicy::default()

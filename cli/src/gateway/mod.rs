@@ -38,7 +38,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use signpost_presign::{Credentials, Endpoint, Presigner, Verifier};
+use signpost_presign::{Credentials, Presigner, Verifier};
 use signpost_upload::{RetryPolicy, Uploader};
 use signpost_wire::limits::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE};
 use signpost_wire::s3_xml::ErrorResponse;
@@ -54,10 +54,9 @@ use upstream::{StoreError, Upstream};
 pub struct GatewayOptions {
     /// Where to listen.
     pub addr: SocketAddr,
-    /// The upstream S3 endpoint and region.
-    pub upstream: Endpoint,
-    /// Credentials that write upstream.
-    pub upstream_credentials: Credentials,
+    /// Signs upstream requests: the upstream S3 endpoint, region and credentials (a provider's
+    /// are refreshed before each upload when they near their expiry).
+    pub upstream: Arc<Presigner>,
     /// Credentials the job server signs gateway URLs with (often the same).
     pub verify_credentials: Credentials,
     /// The largest object accepted.
@@ -125,10 +124,10 @@ impl Gateway {
         let state = Arc::new(State {
             verifier: Verifier::new(
                 opts.verify_credentials.clone(),
-                opts.upstream.region().to_owned(),
+                opts.upstream.endpoint().region().to_owned(),
             ),
             upstream: Upstream {
-                presigner: Presigner::new(opts.upstream_credentials.clone(), opts.upstream.clone()),
+                presigner: Arc::clone(&opts.upstream),
                 uploader,
                 client: crate::http::client()?,
                 part_size: opts.part_size,

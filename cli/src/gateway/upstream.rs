@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// The upstream store and how to write to it.
 #[derive(Debug)]
 pub struct Upstream {
-    pub presigner: Presigner,
+    pub presigner: std::sync::Arc<Presigner>,
     pub uploader: Uploader,
     pub client: reqwest::Client,
     pub part_size: u64,
@@ -57,6 +57,10 @@ impl Upstream {
         content_type: Option<&str>,
         mut body: R,
     ) -> Result<Option<String>, StoreError> {
+        self.presigner
+            .refresh_credentials()
+            .await
+            .map_err(anyhow::Error::from)?;
         let first = read_part(&mut body, self.part_size as usize)
             .await
             .map_err(StoreError::Body)?;

@@ -216,6 +216,14 @@ impl RunnerJobCustomUpload {
         }
         for (name, value) in self.headers.iter() {
             check_header(name, value)?;
+            if name.eq_ignore_ascii_case("content-length")
+                && (self.method != UploadMethod::Put || self.multipart.is_some())
+            {
+                return Err(DescriptorError::InvalidHeader {
+                    name: name.to_owned(),
+                    reason: "only a single PUT signs its size; a form's or a part's body length is the uploader's to set: remove it",
+                });
+            }
         }
         if self.expected_status_codes.is_empty() {
             return Err(DescriptorError::NoStatusCodes);
@@ -322,14 +330,19 @@ fn check_header(name: &str, value: &str) -> Result<(), DescriptorError> {
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return bad("the value contains CR, LF or NUL");
     }
+    // A fixed-size PUT signs Content-Length: the descriptor carries the size the URL was signed
+    // for, so that the uploader refuses another file before sending it.
+    if name.eq_ignore_ascii_case("content-length") {
+        if value.is_empty()
+            || !value.bytes().all(|b| b.is_ascii_digit())
+            || value.parse::<u64>().is_err()
+        {
+            return bad("a signed Content-Length is a number of bytes");
+        }
+        return Ok(());
+    }
     // These describe the body or the connection; the uploader computes them from the file.
-    const OWN: [&str; 5] = [
-        "content-length",
-        "transfer-encoding",
-        "host",
-        "connection",
-        "expect",
-    ];
+    const OWN: [&str; 4] = ["transfer-encoding", "host", "connection", "expect"];
     if OWN.iter().any(|o| o.eq_ignore_ascii_case(name)) {
         return bad("the uploader sets it from the file and connection; remove it");
     }

@@ -58,8 +58,22 @@ fn refusals_name_the_field() {
     assert!(err(r#"{"url":""}"#).contains("`url` is empty"));
     assert!(err(r#"{"url":"not a url"}"#).contains("not a valid URL"));
     assert!(err(r#"{"url":"http://h/","checksum":"x"}"#).contains("unknown field `checksum`"));
+    // A fixed-size PUT carries the size it signs; anything else is the uploader's to set.
     assert!(
-        err(r#"{"url":"http://h/","headers":{"Content-Length":"3"}}"#).contains("Content-Length")
+        RunnerJobCustomUpload::from_json(r#"{"url":"http://h/","headers":{"Content-Length":"3"}}"#)
+            .is_ok()
+    );
+    for bad in [
+        r#"{"url":"http://h/","headers":{"Content-Length":"3 "}}"#,
+        r#"{"url":"http://h/","headers":{"Content-Length":"-3"}}"#,
+        r#"{"url":"http://h/","headers":{"Content-Length":""}}"#,
+        r#"{"url":"http://h/","method":"POST","headers":{"Content-Length":"3"}}"#,
+    ] {
+        assert!(err(bad).contains("Content-Length"), "{bad}");
+    }
+    assert!(
+        err(r#"{"url":"http://h/","headers":{"Transfer-Encoding":"chunked"}}"#)
+            .contains("Transfer-Encoding")
     );
     assert!(err(r#"{"url":"http://h/","headers":{"a":"1","A":"2"}}"#).contains("twice"));
     assert!(err(r#"{"url":"http://h/","expectedStatusCodes":[]}"#).contains("empty"));

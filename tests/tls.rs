@@ -1,0 +1,216 @@
+//! TLS with a private CA and HTTP proxies, as the AWS tools handle them: `--ca-bundle` /
+//! `AWS_CA_BUNDLE` for every command that connects, `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
+//! honoured, and a failing proxy named as what failed. The S3 server is the suite's (embedded,
+//! Garage or Ceph), behind a TLS front with a throwaway CA.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use signpost_tests::proxy::{ProxyRules, TestProxy};
+use signpost_tests::tls::TlsFront;
+use signpost_tests::{TestTarget, binary};
+
+fn signpost(t: &TestTarget, endpoint: &str) -> Command {
+    let mut c = Command::new(binary());
+    c.env_clear()
+        .envs(t.cli_env())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    c
+}
+
+async fn run(mut c: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn authority(endpoint: &str) -> String {
+    endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, r)| r)
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// `presign put` for `key` at `endpoint`, written to a job file.
+async fn put_job(t: &TestTarget, endpoint: &str, dir: &Path, key: &str) -> std::path::PathBuf {
+    let mut c = signpost(t, endpoint);
+    c.args(["presign", "put", "--bucket", &t.bucket, "--key", key]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    write(dir, &format!("{}.json", fastrand::u64(..)), &out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_ca_is_trusted_only_when_given() {
+    let t = TestTarget::start().await.unwrap();
+    let front = TlsFront::start(authority(&t.endpoint)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", front.ca_pem.as_bytes());
+    let data = signpost_tests::random_bytes(3 << 20).unwrap();
+    let file = write(dir.path(), "video.mp4", &data);
+
+    // Without the CA: refused by the TLS handshake, and the error says what to do.
+    let key = t.key("tls/put.mp4");
+    let job = put_job(&t, &front.endpoint, dir.path(), &key).await;
+    let mut c = signpost(&t, &front.endpoint);
+    c.args([
+        "upload",
+        "--job",
+        job.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("certificate"), "{err}");
+    assert!(err.contains("--ca-bundle"), "the fix: {err}");
+    assert_eq!(t.get(&key).await.unwrap().0, 404, "nothing stored");
+
+    // With --ca-bundle: stored, byte for byte.
+    let mut c = signpost(&t, &front.endpoint);
+    c.args(["--ca-bundle", ca.to_str().unwrap()]);
+    c.args([
+        "upload",
+        "--job",
+        job.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(t.get(&key).await.unwrap().1, data);
+
+    // AWS_CA_BUNDLE, for a command that connects itself (presign multipart starts the upload)
+    // and the multipart upload that follows.
+    let key = t.key("tls/multipart.mp4");
+    let mut c = signpost(&t, &front.endpoint);
+    c.env("AWS_CA_BUNDLE", &ca).args([
+        "presign",
+        "multipart",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        &key,
+        "--part-size",
+        "5MiB",
+        "--max-size",
+        "1GiB",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job = write(dir.path(), "mp.json", &out.stdout);
+    let big = signpost_tests::random_bytes(11 << 20).unwrap();
+    let big_file = write(dir.path(), "big.mp4", &big);
+    let mut c = signpost(&t, &front.endpoint);
+    c.env("AWS_CA_BUNDLE", &ca).args([
+        "upload",
+        "--job",
+        job.to_str().unwrap(),
+        big_file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(t.get(&key).await.unwrap().1, big);
+
+    // A bundle that is not one: named, with what is wrong, before anything is sent.
+    let not_pem = write(dir.path(), "not.pem", b"hello\n");
+    for (bundle, says) in [
+        (not_pem.to_str().unwrap(), "no certificate"),
+        ("/nonexistent/ca.pem", "cannot read"),
+    ] {
+        let mut c = signpost(&t, &front.endpoint);
+        c.args(["--ca-bundle", bundle]);
+        c.args([
+            "upload",
+            "--job",
+            job.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ]);
+        let out = run(c).await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(bundle) && err.contains(says), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_proxy_is_used_and_a_failing_one_is_named() {
+    let t = TestTarget::start().await.unwrap();
+    let proxy = TestProxy::start(&t.endpoint, ProxyRules::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = signpost_tests::random_bytes(1 << 20).unwrap();
+    let file = write(dir.path(), "clip.mp4", &data);
+
+    // Through the proxy: every request goes to it (absolute-form), the object is stored.
+    let key = t.key("proxy/ok.mp4");
+    let job = put_job(&t, &t.endpoint, dir.path(), &key).await;
+    let mut c = signpost(&t, &t.endpoint);
+    c.env("HTTP_PROXY", &proxy.base);
+    c.args([
+        "upload",
+        "--job",
+        job.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(t.get(&key).await.unwrap().1, data);
+    assert!(
+        proxy.seen().iter().any(|s| s.method == "PUT"),
+        "the upload went through the proxy"
+    );
+
+    // A proxy that is not there: the proxy is named as what failed, with the way around it.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://user:pw@{}", closed.local_addr().unwrap());
+    drop(closed);
+    let key = t.key("proxy/dead.mp4");
+    let job = put_job(&t, &t.endpoint, dir.path(), &key).await;
+    let mut c = signpost(&t, &t.endpoint);
+    c.env("HTTP_PROXY", &dead);
+    c.args([
+        "upload",
+        "--job",
+        job.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    let host = authority(&t.endpoint);
+    assert!(err.contains("through the proxy http://127.0.0.1:"), "{err}");
+    assert!(err.contains(&format!("NO_PROXY={host}")), "{err}");
+    assert!(
+        !err.contains("pw"),
+        "the proxy's password is not printed: {err}"
+    );
+    assert_eq!(t.get(&key).await.unwrap().0, 404);
+
+    // NO_PROXY for the server's host: straight to it, the dead proxy unused.
+    let mut c = signpost(&t, &t.endpoint);
+    c.env("HTTP_PROXY", &dead).env("NO_PROXY", "127.0.0.1");
+    c.args([
+        "upload",
+        "--job",
+        job.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(t.get(&key).await.unwrap().1, data);
+}
