@@ -25,6 +25,13 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
     let peers = std::env::var("SIGNPOST_TEST_GARAGE_PEERS")
         .expect("SIGNPOST_TEST_GARAGE_PEERS: run under GARAGE_NODES=3 tests/servers/garage.sh");
     let victim: u32 = peers.split_whitespace().last().unwrap().parse().unwrap();
+    // The PID must be the storage node itself, not a shell that started it.
+    let comm = std::fs::read_to_string(format!("/proc/{victim}/comm")).unwrap();
+    assert_eq!(
+        comm.trim(),
+        "garage",
+        "PID {victim} is not a garage process"
+    );
     let t = TestTarget::start().await.unwrap();
     assert_eq!(t.server, "garage-cluster");
 
@@ -97,6 +104,13 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
         .status()
         .unwrap();
     assert!(killed.success(), "SIGKILL garage node {victim}");
+    // Gone (a zombie of the script's until it is reaped, but no longer serving).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let state = std::fs::read_to_string(format!("/proc/{victim}/stat")).unwrap_or_default();
+    assert!(
+        state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
+        "garage node {victim} still runs: {state}"
+    );
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

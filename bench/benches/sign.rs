@@ -9,6 +9,8 @@
 //!   to produce signpost's signature;
 //! - one Presigner shared by N threads against one Presigner per thread (a server signing from
 //!   every worker), reported as URLs per second;
+//! - signing through a cached credentials provider (temporary credentials, refreshed before
+//!   they expire) against the same credentials given fixed;
 //! - a POST policy, and a 10,000-part multipart plan (S3's maximum).
 //!
 //! `cargo bench -p signpost-bench`
@@ -289,6 +291,41 @@ fn sign_on_threads(threads: usize, per_thread: u64, shared: bool) -> Duration {
     start.elapsed()
 }
 
+/// Signing through a credentials provider (cached, refreshed before expiry) against fixed
+/// credentials: the same temporary credentials, the same URL, asserted identical first.
+fn bench_provider(c: &mut Criterion) {
+    use futures_util::FutureExt as _;
+    const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN/+=";
+    let endpoint = || Endpoint::custom("http://127.0.0.1:9000", "us-east-1").expect("endpoint");
+    let expiry = SystemTime::now() + Duration::from_secs(12 * 3600);
+    let fixed = Presigner::new(
+        Credentials::new(AK, SK)
+            .with_session_token(TOKEN)
+            .with_expiry(OffsetDateTime::from(expiry)),
+        endpoint(),
+    );
+    let cached = Presigner::with_provider(
+        aws_credential_types::Credentials::new(AK, SK, Some(TOKEN.into()), Some(expiry), "bench"),
+        endpoint(),
+    );
+    let req = put_request(AT);
+    let sign_cached = || {
+        cached
+            .presign_fresh(black_box(&req))
+            .now_or_never()
+            .expect("cached credentials sign without waiting")
+            .expect("presign")
+    };
+    // The first call loads them; every later one reads the cache.
+    assert_eq!(sign_cached(), fixed.presign(&req).expect("presign"));
+    let mut g = c.benchmark_group("presign_put_url_credentials");
+    g.bench_function("fixed", |b| {
+        b.iter(|| black_box(fixed.presign(black_box(&req)).expect("presign")))
+    });
+    g.bench_function("cached_provider", |b| b.iter(|| black_box(sign_cached())));
+    g.finish();
+}
+
 fn bench_threads(c: &mut Criterion) {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut g = c.benchmark_group("presign_put_url_threads");
@@ -309,6 +346,6 @@ fn bench_threads(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = bench_single, bench_threads
+    targets = bench_single, bench_provider, bench_threads
 }
 criterion_main!(benches);

@@ -64,15 +64,20 @@ pub(crate) struct SigningCredentials {
     pub(crate) token_encoded: Option<String>,
     /// When they were loaded (for a provider's refresh schedule).
     pub(crate) loaded_at: time::OffsetDateTime,
+    /// When a provider loads them again (Unix seconds); `None` for credentials without expiry.
+    pub(crate) refresh_at: Option<i64>,
 }
 
 impl SigningCredentials {
     pub(crate) fn new(credentials: Credentials) -> Self {
-        SigningCredentials {
+        let mut c = SigningCredentials {
             token_encoded: credentials.session_token().map(encode),
             credentials,
             loaded_at: time::OffsetDateTime::now_utc(),
-        }
+            refresh_at: None,
+        };
+        c.refresh_at = crate::provider::refresh_at(&c);
+        c
     }
 }
 

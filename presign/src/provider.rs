@@ -35,14 +35,25 @@ impl std::fmt::Debug for Refresher {
 /// Whether `c` should be loaded again at `now`: it expires within a quarter of its lifetime
 /// (at most 15 minutes). A quarter, so that credentials issued for 15 minutes are not loaded
 /// again on every call.
+#[cfg(test)]
 pub(crate) fn needs_refresh(c: &SigningCredentials, now: OffsetDateTime) -> bool {
-    let Some(end) = c.credentials.expires_at() else {
-        return false;
-    };
+    refresh_at(c).is_some_and(|t| now.unix_timestamp() >= t)
+}
+
+/// When (Unix seconds) `c` is due to be loaded again; `None` for credentials without expiry.
+pub(crate) fn refresh_at(c: &SigningCredentials) -> Option<i64> {
+    let end = c.credentials.expires_at()?;
     let lifetime: Duration = end - c.loaded_at;
     let quarter: Duration = lifetime / 4_i32;
     let head_start = quarter.clamp(Duration::ZERO, MAX_HEAD_START);
-    now >= end - head_start
+    Some((end - head_start).unix_timestamp())
+}
+
+/// Seconds since the Unix epoch, read the cheap way: this is on every signature's path.
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn still_valid(c: &SigningCredentials, now: OffsetDateTime) -> bool {
@@ -61,18 +72,18 @@ impl Refresher {
         &self,
         current: &ArcSwapOption<SigningCredentials>,
     ) -> Result<(), PresignError> {
-        let fresh_enough = |now| {
+        let fresh_enough = || {
             current
                 .load()
                 .as_deref()
-                .is_some_and(|c| !needs_refresh(c, now))
+                .is_some_and(|c| c.refresh_at.is_none_or(|t| now_unix() < t))
         };
-        if fresh_enough(OffsetDateTime::now_utc()) {
+        if fresh_enough() {
             return Ok(());
         }
         let _gate = self.gate.lock().await;
         // Another caller may have loaded them while this one waited.
-        if fresh_enough(OffsetDateTime::now_utc()) {
+        if fresh_enough() {
             return Ok(());
         }
         match self.provider.provide_credentials().await {
@@ -258,6 +269,7 @@ mod tests {
             Credentials::new("OLD", "SECRET").with_expiry(now + Duration::seconds(60)),
         );
         due.loaded_at = now - Duration::hours(1);
+        due.refresh_at = refresh_at(&due);
         p.current.store(Some(Arc::new(due)));
         fail.store(true, Ordering::SeqCst);
         let r = block_on(p.presign_fresh(&req)).unwrap();
@@ -269,6 +281,7 @@ mod tests {
             Credentials::new("OLD", "SECRET").with_expiry(now - Duration::seconds(1)),
         );
         expired.loaded_at = now - Duration::hours(1);
+        expired.refresh_at = refresh_at(&expired);
         p.current.store(Some(Arc::new(expired)));
         let err = block_on(p.presign_fresh(&req)).unwrap_err();
         assert!(

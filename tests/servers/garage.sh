@@ -63,7 +63,9 @@ GN() { local n=$1; shift; garage -c "$DIR/n$n/garage.toml" "$@"; }
 G() { GN 1 "$@"; }
 
 for n in $(seq "$NODES"); do
-  GN "$n" server > "$DIR/n$n/server.log" 2>&1 &
+  # Started directly (not through GN, whose subshell would be the PID recorded): the PID is
+  # garage's own, the one cleanup stops and a test may SIGKILL.
+  garage -c "$DIR/n$n/garage.toml" server > "$DIR/n$n/server.log" 2>&1 &
   PIDS+=($!)
 done
 for n in $(seq "$NODES"); do
