@@ -227,6 +227,25 @@ async fn profile_assume_role_and_credential_process() {
     assert!(!log.contains(c.secret_access_key()), "{log}");
     assert!(!log.contains("test\""), "{log}");
 
+    // The same through an HTTP proxy: the chain's STS call goes through it, as every other
+    // connection does.
+    let proxy = signpost_tests::proxy::TestProxy::start(
+        &m.endpoint,
+        signpost_tests::proxy::ProxyRules::default(),
+    )
+    .await
+    .unwrap();
+    let mut cmd = with_profile("uploader");
+    cmd.env("HTTP_PROXY", &proxy.base);
+    presign_args(&mut cmd, &m, &key("assume-role-proxied"));
+    let url = url_of(&output(cmd).await);
+    assert_accepted_and_token_checked(&url, b"assumed role, through a proxy").await;
+    assert!(
+        proxy.seen().iter().any(|s| s.method == "POST"),
+        "AssumeRole went through the proxy: {:?}",
+        proxy.seen()
+    );
+
     // credential_process printing STS credentials.
     let mut cmd = with_profile("process");
     presign_args(&mut cmd, &m, &key("process"));

@@ -45,6 +45,21 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     p
 }
 
+/// `signpost upload` of `file` to `job` at `endpoint`, with `setup` adding environment or flags
+/// before the subcommand.
+async fn upload(
+    t: &TestTarget,
+    endpoint: &str,
+    job: &Path,
+    file: &Path,
+    setup: impl FnOnce(&mut Command),
+) -> std::process::Output {
+    let mut c = signpost(t, endpoint);
+    setup(&mut c);
+    c.args(["upload", "--job"]).arg(job).arg(file);
+    run(c).await
+}
+
 /// `presign put` for `key` at `endpoint`, written to a job file.
 async fn put_job(t: &TestTarget, endpoint: &str, dir: &Path, key: &str) -> std::path::PathBuf {
     let mut c = signpost(t, endpoint);
@@ -66,14 +81,7 @@ async fn a_private_ca_is_trusted_only_when_given() {
     // Without the CA: refused by the TLS handshake, and the error says what to do.
     let key = t.key("tls/put.mp4");
     let job = put_job(&t, &front.endpoint, dir.path(), &key).await;
-    let mut c = signpost(&t, &front.endpoint);
-    c.args([
-        "upload",
-        "--job",
-        job.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    let out = run(c).await;
+    let out = upload(&t, &front.endpoint, &job, &file, |_| {}).await;
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("certificate"), "{err}");
@@ -81,15 +89,10 @@ async fn a_private_ca_is_trusted_only_when_given() {
     assert_eq!(t.get(&key).await.unwrap().0, 404, "nothing stored");
 
     // With --ca-bundle: stored, byte for byte.
-    let mut c = signpost(&t, &front.endpoint);
-    c.args(["--ca-bundle", ca.to_str().unwrap()]);
-    c.args([
-        "upload",
-        "--job",
-        job.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    let out = run(c).await;
+    let out = upload(&t, &front.endpoint, &job, &file, |c| {
+        c.args(["--ca-bundle", ca.to_str().unwrap()]);
+    })
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(t.get(&key).await.unwrap().1, data);
 
@@ -114,14 +117,10 @@ async fn a_private_ca_is_trusted_only_when_given() {
     let job = write(dir.path(), "mp.json", &out.stdout);
     let big = signpost_tests::random_bytes(11 << 20).unwrap();
     let big_file = write(dir.path(), "big.mp4", &big);
-    let mut c = signpost(&t, &front.endpoint);
-    c.env("AWS_CA_BUNDLE", &ca).args([
-        "upload",
-        "--job",
-        job.to_str().unwrap(),
-        big_file.to_str().unwrap(),
-    ]);
-    let out = run(c).await;
+    let out = upload(&t, &front.endpoint, &job, &big_file, |c| {
+        c.env("AWS_CA_BUNDLE", &ca);
+    })
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(t.get(&key).await.unwrap().1, big);
 
@@ -131,15 +130,10 @@ async fn a_private_ca_is_trusted_only_when_given() {
         (not_pem.to_str().unwrap(), "no certificate"),
         ("/nonexistent/ca.pem", "cannot read"),
     ] {
-        let mut c = signpost(&t, &front.endpoint);
-        c.args(["--ca-bundle", bundle]);
-        c.args([
-            "upload",
-            "--job",
-            job.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ]);
-        let out = run(c).await;
+        let out = upload(&t, &front.endpoint, &job, &file, |c| {
+            c.args(["--ca-bundle", bundle]);
+        })
+        .await;
         let err = text(&out.stderr);
         assert!(!out.status.success());
         assert!(err.contains(bundle) && err.contains(says), "{err}");
@@ -159,15 +153,10 @@ async fn http_proxy_is_used_and_a_failing_one_is_named() {
     // Through the proxy: every request goes to it (absolute-form), the object is stored.
     let key = t.key("proxy/ok.mp4");
     let job = put_job(&t, &t.endpoint, dir.path(), &key).await;
-    let mut c = signpost(&t, &t.endpoint);
-    c.env("HTTP_PROXY", &proxy.base);
-    c.args([
-        "upload",
-        "--job",
-        job.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    let out = run(c).await;
+    let out = upload(&t, &t.endpoint, &job, &file, |c| {
+        c.env("HTTP_PROXY", &proxy.base);
+    })
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(t.get(&key).await.unwrap().1, data);
     assert!(
@@ -181,15 +170,10 @@ async fn http_proxy_is_used_and_a_failing_one_is_named() {
     drop(closed);
     let key = t.key("proxy/dead.mp4");
     let job = put_job(&t, &t.endpoint, dir.path(), &key).await;
-    let mut c = signpost(&t, &t.endpoint);
-    c.env("HTTP_PROXY", &dead);
-    c.args([
-        "upload",
-        "--job",
-        job.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    let out = run(c).await;
+    let out = upload(&t, &t.endpoint, &job, &file, |c| {
+        c.env("HTTP_PROXY", &dead);
+    })
+    .await;
     let err = text(&out.stderr);
     assert!(!out.status.success());
     let host = authority(&t.endpoint);
@@ -202,15 +186,48 @@ async fn http_proxy_is_used_and_a_failing_one_is_named() {
     assert_eq!(t.get(&key).await.unwrap().0, 404);
 
     // NO_PROXY for the server's host: straight to it, the dead proxy unused.
-    let mut c = signpost(&t, &t.endpoint);
-    c.env("HTTP_PROXY", &dead).env("NO_PROXY", "127.0.0.1");
-    c.args([
-        "upload",
-        "--job",
-        job.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    let out = run(c).await;
+    let out = upload(&t, &t.endpoint, &job, &file, |c| {
+        c.env("HTTP_PROXY", &dead).env("NO_PROXY", "127.0.0.1");
+    })
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(t.get(&key).await.unwrap().1, data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_that_refuses_is_named_for_http_and_https() {
+    let t = TestTarget::start().await.unwrap();
+    // A proxy whose policy refuses everything: plain requests and CONNECT tunnels alike.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let task = signpost::fault_proxy::serve(listener, |_req| async {
+        let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"Access denied by proxy policy",
+        )));
+        *r.status_mut() = hyper::StatusCode::FORBIDDEN;
+        r
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "clip.mp4", b"some video");
+    for (scheme, variable) in [("http", "HTTP_PROXY"), ("https", "HTTPS_PROXY")] {
+        // A server only the proxy could reach (the name cannot resolve here).
+        let endpoint = format!("{scheme}://s3.example.invalid");
+        let job = put_job(&t, &endpoint, dir.path(), "k.mp4").await;
+        let out = upload(&t, &endpoint, &job, &file, |c| {
+            c.env(variable, &proxy);
+        })
+        .await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{scheme}: {err}");
+        assert!(err.contains(&proxy), "{scheme}: the proxy is named: {err}");
+        assert!(
+            err.contains("NO_PROXY=s3.example.invalid"),
+            "{scheme}: the way around it: {err}"
+        );
+        assert!(
+            !err.contains("could not reach s3.example.invalid after"),
+            "{scheme}: not blamed on the server: {err}"
+        );
+    }
+    task.abort();
 }

@@ -157,12 +157,21 @@ impl S3Args {
             .with_trust_store(tls)
             .build()
             .context("TLS set-up for the credential providers")?;
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .tls_context(ctx)
-            .build_https();
+        // Proxies from HTTPS_PROXY, HTTP_PROXY and NO_PROXY, as for every other connection.
+        let http = aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, _components| {
+                let mut c = aws_smithy_http_client::Connector::builder()
+                    .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
+                if let Some(s) = settings {
+                    c = c.connector_settings(s.clone());
+                }
+                c.tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .tls_context(ctx.clone())
+                .build()
+            },
+        );
         let http_for_diagnosis = http.clone();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(http)

@@ -63,6 +63,24 @@ pub(crate) fn explain(
 ) -> Option<String> {
     let code = s3.map(|e| e.code.as_str());
     let url = req.target.url.as_str();
+    // Through a proxy, an answer that is not S3's is the proxy's own (407, a policy's 403, a
+    // 502 when it could not reach the server).
+    if s3.is_none()
+        && let Some(proxy) = crate::client::proxy_for(url)
+    {
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_owned(),
+                })
+            })
+            .unwrap_or_else(|| "the server".into());
+        return Some(format!(
+            "the answer came from the proxy {proxy}, not from S3 (it is no S3 error document): the proxy refused or could not forward the request; fix the proxy, or set NO_PROXY={host} to connect directly"
+        ));
+    }
     let query_auth = QueryAuth::from_url(url);
     if matches!(status, 401 | 403) && req.target.signed_by_query && matches!(query_auth, Ok(None)) {
         return Some(
