@@ -9,13 +9,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use signpost_presign::{MultipartPlan, Validity};
 use signpost_tests::proxy::{ProxyRules, TestProxy};
-use signpost_tests::{TestTarget, binary, random_bytes};
+use signpost_tests::{TestTarget, binary, job_file, random_bytes, upload_args};
 
 const MIB: u64 = 1 << 20;
 
@@ -62,34 +61,16 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
     let proxy = TestProxy::start(&t.endpoint, ProxyRules::default())
         .await
         .unwrap();
-    let jf = dir.path().join("job.json");
-    std::fs::write(
-        &jf,
-        proxy
-            .route(&t.endpoint, &job.to_json_pretty())
-            .replace(t.endpoint.trim_end_matches('/'), &proxy.base),
-    )
-    .unwrap();
+    let jf = job_file(dir.path(), "job.json", &job, &t, Some(&proxy));
 
-    let mut child = tokio::process::Command::new(binary())
+    let mut child = tokio::process::Command::new(binary());
+    child
         .env_clear()
         .env("SIGNPOST_LOG", "warn")
         .env("SIGNPOST_STATE_DIR", dir.path().join("state"))
-        .args([
-            "upload",
-            "--no-progress",
-            "--json",
-            "--concurrency",
-            "4",
-            "--job",
-        ])
-        .arg(&jf)
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        .kill_on_drop(true);
+    upload_args(&mut child, &jf, &file);
+    let mut child = child.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     while proxy.put_bytes() < 60 * MIB {
         assert!(Instant::now() < deadline, "the upload made no progress");

@@ -151,6 +151,48 @@ fn key(name: &str) -> String {
     format!("creds/{}/{name}", fastrand::u64(..))
 }
 
+/// `cmd` presigns a PUT (for a key named after `name`) whose URL ministack's S3 accepts and whose
+/// damaged token it refuses; the command's output, for what its log says.
+async fn assert_signs(
+    m: &Ministack,
+    mut cmd: Command,
+    name: &str,
+    body: &'static [u8],
+) -> std::process::Output {
+    presign_args(&mut cmd, m, &key(name));
+    let out = output(cmd).await;
+    assert_accepted_and_token_checked(&url_of(&out), body).await;
+    out
+}
+
+/// `cmd` fails to presign, printing nothing and one line on stderr, which is returned.
+async fn assert_refused_in_one_line(m: &Ministack, mut cmd: Command, what: &str) -> String {
+    presign_args(&mut cmd, m, &key("refused"));
+    let out = output(cmd).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{what}: {err}");
+    assert!(out.stdout.is_empty(), "{what}: nothing signed");
+    assert_eq!(err.trim_end().lines().count(), 1, "{what}: one line: {err}");
+    err
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// What a `credential_process` prints for `c`.
+fn process_json(c: &aws_credential_types::Credentials) -> String {
+    serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": c.access_key_id(),
+        "SecretAccessKey": c.secret_access_key(),
+        "SessionToken": c.session_token().unwrap(),
+        "Expiration": rfc3339(time::OffsetDateTime::from(c.expiry().unwrap())),
+    })
+    .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs ministack: tests/servers/ministack.sh cargo test -p signpost-tests --test credentials -- --ignored"]
 async fn environment_session_credentials_sign_what_s3_accepts() {
@@ -161,9 +203,7 @@ async fn environment_session_credentials_sign_what_s3_accepts() {
     cmd.env("AWS_ACCESS_KEY_ID", c.access_key_id())
         .env("AWS_SECRET_ACCESS_KEY", c.secret_access_key())
         .env("AWS_SESSION_TOKEN", c.session_token().unwrap());
-    presign_args(&mut cmd, &m, &key("env"));
-    let url = url_of(&output(cmd).await);
-    assert_accepted_and_token_checked(&url, b"from the environment").await;
+    assert_signs(&m, cmd, "env", b"from the environment").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,17 +212,8 @@ async fn profile_assume_role_and_credential_process() {
     let m = ministack();
     let home = tempfile::tempdir().unwrap();
     let c = role_credentials(&m).await;
-    let process_json = serde_json::json!({
-        "Version": 1,
-        "AccessKeyId": c.access_key_id(),
-        "SecretAccessKey": c.secret_access_key(),
-        "SessionToken": c.session_token().unwrap(),
-        "Expiration": time::OffsetDateTime::from(c.expiry().unwrap())
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap(),
-    });
     let json_file = home.path().join("process.json");
-    std::fs::write(&json_file, process_json.to_string()).unwrap();
+    std::fs::write(&json_file, process_json(&c)).unwrap();
     let config = home.path().join("config");
     std::fs::write(
         &config,
@@ -214,11 +245,7 @@ async fn profile_assume_role_and_credential_process() {
     };
 
     // role_arn + source_profile: AssumeRole at AWS_ENDPOINT_URL_STS.
-    let mut cmd = with_profile("uploader");
-    presign_args(&mut cmd, &m, &key("assume-role"));
-    let out = output(cmd).await;
-    let url = url_of(&out);
-    assert_accepted_and_token_checked(&url, b"assumed role").await;
+    let out = assert_signs(&m, with_profile("uploader"), "assume-role", b"assumed role").await;
     let log = text(&out.stderr);
     assert!(
         log.contains("CredentialsProfile"),
@@ -237,9 +264,13 @@ async fn profile_assume_role_and_credential_process() {
     .unwrap();
     let mut cmd = with_profile("uploader");
     cmd.env("HTTP_PROXY", &proxy.base);
-    presign_args(&mut cmd, &m, &key("assume-role-proxied"));
-    let url = url_of(&output(cmd).await);
-    assert_accepted_and_token_checked(&url, b"assumed role, through a proxy").await;
+    assert_signs(
+        &m,
+        cmd,
+        "assume-role-proxied",
+        b"assumed role, through a proxy",
+    )
+    .await;
     assert!(
         proxy.seen().iter().any(|s| s.method == "POST"),
         "AssumeRole went through the proxy: {:?}",
@@ -247,11 +278,13 @@ async fn profile_assume_role_and_credential_process() {
     );
 
     // credential_process printing STS credentials.
-    let mut cmd = with_profile("process");
-    presign_args(&mut cmd, &m, &key("process"));
-    let out = output(cmd).await;
-    let url = url_of(&out);
-    assert_accepted_and_token_checked(&url, b"credential_process").await;
+    let out = assert_signs(
+        &m,
+        with_profile("process"),
+        "process",
+        b"credential_process",
+    )
+    .await;
     let log = text(&out.stderr);
     assert!(log.contains("CredentialsProcess"), "{log}");
     for secret in [c.secret_access_key(), c.session_token().unwrap()] {
@@ -266,16 +299,7 @@ async fn profile_assume_role_and_credential_process() {
     ] {
         let mut cmd = with_profile(profile);
         cmd.env("SIGNPOST_LOG", "off");
-        presign_args(&mut cmd, &m, &key("broken"));
-        let out = output(cmd).await;
-        let err = text(&out.stderr);
-        assert!(!out.status.success(), "{profile}: {err}");
-        assert!(out.stdout.is_empty(), "{profile}: nothing signed");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{profile}: one line: {err}"
-        );
+        let err = assert_refused_in_one_line(&m, cmd, profile).await;
         assert!(err.contains(names), "{profile}: names {names}: {err}");
     }
 }
@@ -311,17 +335,9 @@ async fn web_identity_token_file() {
             .env("AWS_ENDPOINT_URL_STS", &m.endpoint);
         cmd
     };
-    let mut cmd = web(&token);
-    presign_args(&mut cmd, &m, &key("web-identity"));
-    let url = url_of(&output(cmd).await);
-    assert_accepted_and_token_checked(&url, b"web identity").await;
+    assert_signs(&m, web(&token), "web-identity", b"web identity").await;
 
-    let mut cmd = web(&home.path().join("missing-token"));
-    presign_args(&mut cmd, &m, &key("web-identity-missing"));
-    let out = output(cmd).await;
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = assert_refused_in_one_line(&m, web(&home.path().join("missing-token")), "web").await;
     assert!(
         err.contains("missing-token") || err.contains("web identity"),
         "{err}"
@@ -375,9 +391,7 @@ async fn local_server(
 }
 
 fn credentials_json(c: &aws_credential_types::Credentials) -> String {
-    let exp = time::OffsetDateTime::from(c.expiry().unwrap())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let exp = rfc3339(time::OffsetDateTime::from(c.expiry().unwrap()));
     serde_json::json!({
         "Code": "Success",
         "Type": "AWS-HMAC",
@@ -385,9 +399,7 @@ fn credentials_json(c: &aws_credential_types::Credentials) -> String {
         "SecretAccessKey": c.secret_access_key(),
         "Token": c.session_token().unwrap(),
         "Expiration": exp,
-        "LastUpdated": time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap(),
+        "LastUpdated": rfc3339(time::OffsetDateTime::now_utc()),
     })
     .to_string()
 }
@@ -415,22 +427,20 @@ async fn container_credentials_with_an_authorization_token() {
         .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", token);
         cmd
     };
-    let mut cmd = container("secret-container-token");
-    presign_args(&mut cmd, &m, &key("container"));
-    let url = url_of(&output(cmd).await);
-    assert_accepted_and_token_checked(&url, b"container role").await;
+    assert_signs(
+        &m,
+        container("secret-container-token"),
+        "container",
+        b"container role",
+    )
+    .await;
     assert!(
         seen.lock().unwrap().iter().any(
             |(_, p, a, _)| p == "/task-creds" && a.as_deref() == Some("secret-container-token")
         )
     );
 
-    let mut cmd = container("wrong-token");
-    presign_args(&mut cmd, &m, &key("container-refused"));
-    let out = output(cmd).await;
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = assert_refused_in_one_line(&m, container("wrong-token"), "container").await;
     assert!(
         err.contains("AWS_CONTAINER_AUTHORIZATION_TOKEN"),
         "the fix: {err}"
@@ -464,13 +474,14 @@ async fn ec2_instance_metadata_v2_and_its_absence() {
         }
     })
     .await;
-    let mut cmd = signpost(home.path());
-    cmd.env("AWS_EC2_METADATA_DISABLED", "false")
-        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &base)
-        .env("AWS_REGION", "us-east-1");
-    presign_args(&mut cmd, &m, &key("imds"));
-    let url = url_of(&output(cmd).await);
-    assert_accepted_and_token_checked(&url, b"instance role").await;
+    let imds = |endpoint: &str| {
+        let mut cmd = signpost(home.path());
+        cmd.env("AWS_EC2_METADATA_DISABLED", "false")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint)
+            .env("AWS_REGION", "us-east-1");
+        cmd
+    };
+    assert_signs(&m, imds(&base), "imds", b"instance role").await;
     let seen = seen.lock().unwrap().clone();
     assert!(
         seen.iter()
@@ -488,15 +499,7 @@ async fn ec2_instance_metadata_v2_and_its_absence() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let mut cmd = signpost(home.path());
-    cmd.env("AWS_EC2_METADATA_DISABLED", "false")
-        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &dead)
-        .env("AWS_REGION", "us-east-1");
-    presign_args(&mut cmd, &m, &key("imds-dead"));
-    let out = output(cmd).await;
-    let err = text(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let err = assert_refused_in_one_line(&m, imds(&dead), "imds").await;
     assert!(
         err.contains("AWS_EC2_METADATA_DISABLED") || err.contains("Ec2InstanceMetadata"),
         "{err}"
@@ -518,18 +521,7 @@ async fn an_expiry_past_the_credentials_is_cut_or_refused() {
     // AWS_SESSION_TOKEN from the environment has no expiry the CLI can know: a profile's
     // credential_process gives one.
     let json_file = home.path().join("process.json");
-    std::fs::write(
-        &json_file,
-        serde_json::json!({
-            "Version": 1,
-            "AccessKeyId": c.access_key_id(),
-            "SecretAccessKey": c.secret_access_key(),
-            "SessionToken": c.session_token().unwrap(),
-            "Expiration": creds_end.format(&time::format_description::well_known::Rfc3339).unwrap(),
-        })
-        .to_string(),
-    )
-    .unwrap();
+    std::fs::write(&json_file, process_json(&c)).unwrap();
     let config = home.path().join("config");
     std::fs::write(
         &config,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use signpost_presign::{MultipartPlan, PresignRequest, Validity};
 use signpost_tests::proxy::{self, ProxyRules, TestProxy};
-use signpost_tests::{TestTarget, binary, random_bytes};
+use signpost_tests::{TestTarget, binary, job_file, random_bytes, upload_args};
 use signpost_upload::{Clock, RunnerJobCustomUpload, UploadError, Uploader};
 use tokio::process::Command;
 
@@ -98,24 +98,6 @@ fn put_job(t: &TestTarget, key: &str) -> RunnerJobCustomUpload {
         .unwrap()
 }
 
-/// `job` as JSON with its URLs pointed at `proxy`, written to `dir/name`.
-fn job_file(
-    dir: &Path,
-    name: &str,
-    job: &RunnerJobCustomUpload,
-    t: &TestTarget,
-    proxy: Option<&TestProxy>,
-) -> PathBuf {
-    let mut json = job.to_json_pretty();
-    if let Some(p) = proxy {
-        json = p.route(&t.endpoint, &json);
-        json = json.replace(t.endpoint.trim_end_matches('/'), &p.base);
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, json).unwrap();
-    path
-}
-
 fn journals(state: &Path) -> usize {
     std::fs::read_dir(state)
         .map(|d| {
@@ -142,18 +124,7 @@ async fn killed_ten_times_then_finished_byte_identical_resending_only_parts_in_f
     let concurrency = 4u64;
     let upload = || {
         let mut c = signpost(&t, &state);
-        c.args([
-            "upload",
-            "--no-progress",
-            "--json",
-            "--concurrency",
-            "4",
-            "--job",
-        ])
-        .arg(&jf)
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        upload_args(&mut c, &jf, &file);
         c
     };
     let mut kills = 0u32;

@@ -127,6 +127,11 @@ impl S3Args {
     pub fn ca_certificates(
         &self,
     ) -> Result<Option<Vec<rustls::pki_types::CertificateDer<'static>>>> {
+        Ok(self.read_ca_bundle()?.map(|b| b.certificates))
+    }
+
+    /// The CA bundle, read and checked, when one is given.
+    fn read_ca_bundle(&self) -> Result<Option<signpost_upload::CaBundle>> {
         match self
             .ca_bundle
             .as_deref()
@@ -141,17 +146,11 @@ impl S3Args {
     /// (STS, SSO) trusting the CA bundle when one is given.
     async fn chain(&self, region: &str) -> Result<ChainProvider> {
         let mut tls = aws_smithy_http_client::tls::TrustStore::default();
-        if let Some(p) = self
-            .ca_bundle
-            .as_deref()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            // Read (and checked) here so that a bad bundle is named, not a TLS failure later.
-            self.ca_certificates()?;
-            let pem = std::fs::read(p).with_context(|| format!("CA bundle {}", p.display()))?;
+        // Read and checked here, so that a bad bundle is named, not a TLS failure later.
+        if let Some(bundle) = self.read_ca_bundle()? {
             tls = aws_smithy_http_client::tls::TrustStore::empty()
                 .with_native_roots(false)
-                .with_pem_certificate(pem);
+                .with_pem_certificate(bundle.pem);
         }
         let ctx = aws_smithy_http_client::tls::TlsContext::builder()
             .with_trust_store(tls)
@@ -271,7 +270,7 @@ impl ChainProvider {
             }
             Err(e) => {
                 let source = failed_source(self.http.clone(), &self.region, &self.profile).await;
-                let line = explain(&chain_text(&e), source, &self.profile);
+                let line = explain(&signpost_wire::error_line(&e), source, &self.profile);
                 tracing::debug!(error = %line, "no credentials");
                 Err(line)
             }
@@ -300,21 +299,6 @@ fn source_name(c: &aws_credential_types::Credentials) -> String {
         Some(f) if !f.is_empty() => format!("{f:?}"),
         _ => "default chain".to_owned(),
     }
-}
-
-/// An error and its causes, each once.
-fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
 }
 
 /// A source of the chain, named as the AWS documentation names it, with what configures it.

@@ -106,11 +106,7 @@ async fn handle(
     fail_first: u32,
 ) -> Response<Full<Bytes>> {
     let method = req.method().clone();
-    let pq = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
+    let pq = crate::http::path_and_query(&req);
     if matcher(method.as_str(), &pq)
         && failed
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {

@@ -22,3 +22,11 @@ pub fn client_with(
         .build()
         .context("building the HTTP client")
 }
+
+/// A received request's target: its path and query (`/` when it has none), as the gateway
+/// verifies it and the proxies match and forward it.
+pub fn path_and_query<B>(req: &hyper::Request<B>) -> String {
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| "/".into(), |p| p.as_str().to_owned())
+}

@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod http;
 pub mod inspect;
 pub mod roundtrip;
+mod running;
 pub mod s3;
 pub mod server;
 pub mod share;

@@ -109,15 +109,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line: what failed and why, down the chain, each cause once; no backtrace.
-            let mut line = e.to_string();
-            for cause in e.chain().skip(1) {
-                let t = cause.to_string();
-                if !line.contains(&t) {
-                    line.push_str(": ");
-                    line.push_str(&t);
-                }
-            }
-            eprintln!("error: {line}");
+            let cause: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("error: {}", signpost_wire::error_line(cause));
             ExitCode::FAILURE
         }
     }

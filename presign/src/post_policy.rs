@@ -206,13 +206,8 @@ impl PostPolicyBuilder<'_> {
         {
             return Err(PresignError::SuccessStatus(s));
         }
-        let guard = p.signing()?;
-        let Some(signing) = guard.as_deref() else {
-            return Err(PresignError::CredentialsUnavailable {
-                reason: "none loaded".into(),
-            });
-        };
-        let creds = &signing.credentials;
+        let guard = p.current.load();
+        let creds = &crate::presigner::loaded(&guard)?.credentials;
         let window = self.validity.window_for(creds.expires_at())?;
         let at = window.signed_at;
         let expiration = window.expires_at;

@@ -5,11 +5,13 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use signpost_wire::amz_date::format_amz_date;
 use signpost_wire::{OrderedPairs, SignedUrl};
 use smallvec::SmallVec;
+use time::OffsetDateTime;
 
 use crate::canonical_request::{ALGORITHM, CanonicalParts, canonical_request_hash};
 use crate::credentials::Credentials;
@@ -20,6 +22,7 @@ use crate::request::{PresignRequest, PresignedRequest};
 use crate::signed_headers::{LowerName, check_signed_header};
 use crate::signing_key::{DayRef, SigningKeyCache};
 use crate::uri_encode::{encode, encode_into, hex_into_array};
+use crate::validity::Validity;
 
 /// Signs requests for one set of credentials and one endpoint, caching the derived signing key.
 ///
@@ -79,6 +82,17 @@ impl SigningCredentials {
         c.refresh_at = crate::provider::refresh_at(&c);
         c
     }
+}
+
+/// The cached credentials, or the reason there are none.
+pub(crate) fn loaded(
+    guard: &Option<Arc<SigningCredentials>>,
+) -> Result<&SigningCredentials, PresignError> {
+    guard
+        .as_deref()
+        .ok_or_else(|| PresignError::CredentialsUnavailable {
+            reason: "none loaded yet: call refresh_credentials (or presign_fresh) first".into(),
+        })
 }
 
 impl Presigner {
@@ -142,17 +156,13 @@ impl Presigner {
         self.current.load().as_ref().map(|c| c.credentials.clone())
     }
 
-    /// The cached credentials, or the reason there are none.
-    pub(crate) fn signing(
-        &self,
-    ) -> Result<arc_swap::Guard<Option<std::sync::Arc<SigningCredentials>>>, PresignError> {
-        let g = self.current.load();
-        if g.is_none() {
-            return Err(PresignError::CredentialsUnavailable {
-                reason: "none loaded yet: call refresh_credentials (or presign_fresh) first".into(),
-            });
-        }
-        Ok(g)
+    /// When the credentials cut `validity` short, the instant a URL signed with it now stops
+    /// working (before the end asked for); `None` when they do not. Fails as signing would: no
+    /// credentials loaded, credentials expired, or a strict validity they cannot cover.
+    pub fn expiry_cut(&self, validity: &Validity) -> Result<Option<OffsetDateTime>, PresignError> {
+        let guard = self.current.load();
+        let window = validity.window_for(loaded(&guard)?.credentials.expires_at())?;
+        Ok(window.capped_from.map(|_| window.expires_at))
     }
 
     /// The cached per-day scope (signing key, scope, encoded credential).
@@ -203,12 +213,8 @@ impl Presigner {
         }
         headers.sort_unstable();
 
-        let guard = self.signing()?;
-        let Some(signing) = guard.as_deref() else {
-            return Err(PresignError::CredentialsUnavailable {
-                reason: "none loaded".into(),
-            });
-        };
+        let guard = self.current.load();
+        let signing = loaded(&guard)?;
         let window = req.validity.window_for(signing.credentials.expires_at())?;
         let amz_date_bytes = format_amz_date(window.signed_at);
         let amz_date = std::str::from_utf8(&amz_date_bytes).unwrap_or_default();

@@ -104,26 +104,11 @@ impl Refresher {
                     return Ok(());
                 }
                 Err(PresignError::CredentialsUnavailable {
-                    reason: error_chain(&e),
+                    reason: signpost_wire::error_line(&e),
                 })
             }
         }
     }
-}
-
-/// An error and its causes, each once.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]
@@ -252,7 +237,16 @@ mod tests {
         assert!(matches!(err, PresignError::ExpiryBeyondCredentials { .. }));
         assert!(err.to_string().contains("shorter expiry"), "{err}");
 
+        // The same cut, asked before signing.
+        let cut = p.expiry_cut(&hour).unwrap().unwrap();
+        assert!((cut - r.expires_at()).whole_seconds().abs() <= 1, "{cut}");
+        assert!(matches!(
+            p.expiry_cut(&hour.strict_expiry()),
+            Err(PresignError::ExpiryBeyondCredentials { .. })
+        ));
+
         let short = Validity::expires_in(std::time::Duration::from_secs(60)).unwrap();
+        assert_eq!(p.expiry_cut(&short).unwrap(), None);
         let r = p
             .presign(&PresignRequest::put_object("b", "k").validity(short.strict_expiry()))
             .unwrap();

@@ -26,6 +26,40 @@ pub fn binary() -> &'static std::path::Path {
     })
 }
 
+/// `job` as JSON, its URLs pointed at `proxy` when one is given, written to `dir/name`.
+pub fn job_file(
+    dir: &std::path::Path,
+    name: &str,
+    job: &signpost_upload::RunnerJobCustomUpload,
+    t: &TestTarget,
+    proxy: Option<&proxy::TestProxy>,
+) -> std::path::PathBuf {
+    let mut json = job.to_json_pretty();
+    if let Some(p) = proxy {
+        json = json.replace(t.endpoint.trim_end_matches('/'), &p.base);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, json).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    path
+}
+
+/// Adds `upload --no-progress --json --concurrency 4 --job JOB FILE` to `c`, its output piped:
+/// the multipart upload the kill tests interrupt.
+pub fn upload_args(c: &mut tokio::process::Command, job: &std::path::Path, file: &std::path::Path) {
+    c.args([
+        "upload",
+        "--no-progress",
+        "--json",
+        "--concurrency",
+        "4",
+        "--job",
+    ])
+    .arg(job)
+    .arg(file)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+}
+
 /// `len` bytes from the system's random source (incompressible, unlike any pattern).
 pub fn random_bytes(len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;

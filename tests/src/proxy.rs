@@ -15,6 +15,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use signpost::fault_proxy::{relay, serve, upstream_request};
+use signpost::http::path_and_query;
 use tokio::net::TcpListener;
 
 /// Selects requests: `(method, path_and_query) -> bool`.
@@ -122,11 +123,6 @@ impl TestProxy {
             .map(|s| s.clone())
             .unwrap_or_default()
     }
-
-    /// `url` (a descriptor's, signed for `upstream`) pointed at this proxy.
-    pub fn route(&self, upstream: &str, url: &str) -> String {
-        url.replacen(upstream.trim_end_matches('/'), &self.base, 1)
-    }
 }
 
 async fn forward(
@@ -137,11 +133,7 @@ async fn forward(
     st: Arc<State>,
 ) -> Response<Full<Bytes>> {
     let method = req.method().clone();
-    let pq = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
+    let pq = path_and_query(&req);
     if let Some((m, until)) = &rules.hold
         && m(method.as_str(), &pq)
     {

@@ -35,20 +35,9 @@ pub async fn send(
     headers: &[(String, String)],
     body: &[u8],
 ) -> anyhow::Result<RawResponse> {
-    let authority = endpoint
-        .strip_prefix("http://")
-        .ok_or_else(|| anyhow::anyhow!("the raw client speaks plain http only: {endpoint}"))?
-        .trim_end_matches('/');
-    let mut stream = TcpStream::connect(authority).await?;
-    let mut head = format!("{method} {target} HTTP/1.1\r\n");
-    for (k, v) in headers {
-        head.push_str(k);
-        head.push_str(": ");
-        head.push_str(v);
-        head.push_str("\r\n");
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    stream.write_all(head.as_bytes()).await?;
+    let mut headers = headers.to_vec();
+    headers.push(("Connection".into(), "close".into()));
+    let mut stream = open(endpoint, method, target, &headers).await?;
     // A server may answer and close before reading the body; that is an answer, not a failure.
     let _ = stream.write_all(body).await;
     let _ = stream.flush().await;

@@ -45,9 +45,18 @@ pub fn tls_config(
     })
 }
 
-/// The certificates of a PEM bundle (`AWS_CA_BUNDLE`, `--ca-bundle`), or an error naming the
-/// file and what is wrong with it.
-pub fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
+/// A CA bundle as read: its PEM text (for clients that take PEM) and its certificates.
+#[derive(Clone, Debug)]
+pub struct CaBundle {
+    /// The file's contents.
+    pub pem: Vec<u8>,
+    /// Its certificates (at least one).
+    pub certificates: Vec<CertificateDer<'static>>,
+}
+
+/// Reads a PEM bundle (`AWS_CA_BUNDLE`, `--ca-bundle`), or an error naming the file and what is
+/// wrong with it.
+pub fn read_ca_bundle(path: &std::path::Path) -> Result<CaBundle, ClientError> {
     let bad = |reason: String| ClientError::CaBundle {
         path: path.to_owned(),
         reason,
@@ -61,7 +70,10 @@ pub fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<CertificateDer<'stat
             "it holds no certificate (-----BEGIN CERTIFICATE----- blocks)".into(),
         ));
     }
-    Ok(certs)
+    Ok(CaBundle {
+        pem,
+        certificates: certs,
+    })
 }
 
 /// The proxy a request to `url` goes through, as the client picks it from the environment, with

@@ -51,7 +51,7 @@ impl fmt::Display for TargetKind {
 #[non_exhaustive]
 pub enum TransportError {
     /// The HTTP client's error (connect, TLS, reset, timeout), its URL removed.
-    #[error("{}", chain(.0))]
+    #[error("{}", signpost_wire::error_line(.0))]
     Http(reqwest::Error),
     /// Nothing was sent or received for the stall timeout.
     #[error("stalled: nothing sent or received for {} s", .idle.as_secs_f64())]
@@ -79,21 +79,6 @@ fn transport_message(
             "could not reach {host} through the proxy {p} after {attempts} attempt(s): the proxy failed or refused ({source}); fix the proxy, or set NO_PROXY={host} to connect directly"
         ),
     }
-}
-
-/// reqwest's message and its causes, once each (hyper repeats its inner errors).
-fn chain(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
 }
 
 /// What became of a multipart upload after a failure.

@@ -68,15 +68,7 @@ pub(crate) fn explain(
     if s3.is_none()
         && let Some(proxy) = crate::client::proxy_for(url)
     {
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| {
-                u.host_str().map(|h| match u.port() {
-                    Some(p) => format!("{h}:{p}"),
-                    None => h.to_owned(),
-                })
-            })
-            .unwrap_or_else(|| "the server".into());
+        let host = crate::funnel::host_of(url);
         return Some(format!(
             "the answer came from the proxy {proxy}, not from S3 (it is no S3 error document): the proxy refused or could not forward the request; fix the proxy, or set NO_PROXY={host} to connect directly"
         ));

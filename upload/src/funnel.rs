@@ -327,7 +327,8 @@ fn refusal(
     }
 }
 
-fn host_of(url: &str) -> String {
+/// `host[:port]` of `url`, as errors name the server.
+pub(crate) fn host_of(url: &str) -> String {
     url::Url::parse(url)
         .ok()
         .and_then(|u| {

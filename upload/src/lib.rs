@@ -65,7 +65,7 @@ mod stream;
 mod traps;
 mod uploader;
 
-pub use client::{read_ca_bundle, tls_config};
+pub use client::{CaBundle, read_ca_bundle, tls_config};
 pub use clock::Clock;
 pub use error::{
     AbortOutcome, ClientError, FileChange, Refusal, TargetKind, TransportError, UploadError,

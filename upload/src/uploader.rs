@@ -81,7 +81,7 @@ impl UploaderBuilder {
         self
     }
 
-    /// Trusts only these CA certificates (read with [`read_ca_bundle`](crate::read_ca_bundle))
+    /// Trusts only these CA certificates (a [`read_ca_bundle`](crate::read_ca_bundle)'s)
     /// instead of the platform's, as `AWS_CA_BUNDLE` does in the AWS tools: for MinIO or Ceph
     /// behind TLS with a private CA.
     pub fn ca_bundle(mut self, certs: Vec<rustls::pki_types::CertificateDer<'static>>) -> Self {

@@ -13,8 +13,8 @@ use signpost_upload::{
     Progress, RetryPolicy, RunnerJobCustomUpload, TargetKind, UploadError, UploadOptions, Uploader,
 };
 use signpost_wire::amz_date::format_amz_date;
-use signpost_wire::{MultipartTarget, OrderedPairs, UploadMethod};
-use support::{Act, FaultServer};
+use signpost_wire::{OrderedPairs, UploadMethod};
+use support::{Act, FaultServer, multipart_job};
 use time::OffsetDateTime;
 
 fn data(n: usize) -> Vec<u8> {
@@ -624,22 +624,6 @@ async fn a_file_growing_during_the_upload_is_detected_and_never_completed() {
         now.starts_with(&bytes),
         "the source file is not modified by signpost"
     );
-}
-
-fn multipart_job(base: &str, parts: usize, part_size: u64) -> RunnerJobCustomUpload {
-    let mut job = RunnerJobCustomUpload::put(format!("{base}/b/big?uploadId=U1"));
-    job.method = UploadMethod::Post;
-    job.expected_status_codes = vec![200];
-    job.multipart = Some(MultipartTarget {
-        upload_id: Some("U1".into()),
-        part_size,
-        parts: (1..=parts)
-            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
-            .collect(),
-        abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
-        list_parts_url: None,
-    });
-    job
 }
 
 const MIB5: u64 = 5 * 1024 * 1024;

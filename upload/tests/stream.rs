@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, Uploader};
-use signpost_wire::{MultipartTarget, UploadMethod};
-use support::{Act, FaultServer, md5_hex};
+use support::{Act, FaultServer, md5_hex, multipart_job};
 
 const MIB5: u64 = 5 * 1024 * 1024;
 
@@ -25,22 +24,6 @@ fn uploader(concurrency: usize) -> Uploader {
         .concurrency(concurrency)
         .build()
         .unwrap()
-}
-
-fn multipart_job(base: &str, parts: usize) -> RunnerJobCustomUpload {
-    let mut job = RunnerJobCustomUpload::put(format!("{base}/b/big?uploadId=U1"));
-    job.method = UploadMethod::Post;
-    job.expected_status_codes = vec![200];
-    job.multipart = Some(MultipartTarget {
-        upload_id: Some("U1".into()),
-        part_size: MIB5,
-        parts: (1..=parts)
-            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
-            .collect(),
-        abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
-        list_parts_url: None,
-    });
-    job
 }
 
 fn data(n: usize) -> Vec<u8> {
@@ -91,7 +74,7 @@ async fn a_stream_is_cut_into_parts_each_with_its_md5() {
         }
     });
     let out = uploader(2)
-        .upload_stream(&multipart_job(&server.base, 4), r, None)
+        .upload_stream(&multipart_job(&server.base, 4, MIB5), r, None)
         .await
         .unwrap();
     assert_eq!(out.bytes, d.len() as u64);
@@ -132,7 +115,7 @@ async fn a_part_stored_wrong_is_sent_again_and_a_wrong_object_is_an_error() {
     }))
     .await;
     let out = uploader(1)
-        .upload_stream(&multipart_job(&server.base, 2), &d[..], None)
+        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], None)
         .await
         .unwrap();
     assert_eq!(out.attempts, 2);
@@ -150,7 +133,7 @@ async fn a_part_stored_wrong_is_sent_again_and_a_wrong_object_is_an_error() {
     }))
     .await;
     let e = uploader(1)
-        .upload_stream(&multipart_job(&server.base, 2), &d[..], None)
+        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], None)
         .await
         .unwrap_err();
     assert!(
@@ -185,7 +168,7 @@ async fn a_failing_or_oversized_stream_aborts_the_upload() {
     let server = FaultServer::start(vec![Act::Md5ETag]).await;
     let e = uploader(2)
         .upload_stream(
-            &multipart_job(&server.base, 4),
+            &multipart_job(&server.base, 4, MIB5),
             Failing {
                 left: MIB5 as usize + 10,
             },
@@ -204,7 +187,7 @@ async fn a_failing_or_oversized_stream_aborts_the_upload() {
     let server = FaultServer::start(vec![Act::Md5ETag]).await;
     let d = data(2 * MIB5 as usize + 1);
     let e = uploader(1)
-        .upload_stream(&multipart_job(&server.base, 2), &d[..], None)
+        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], None)
         .await
         .unwrap_err();
     assert!(

@@ -13,7 +13,7 @@
 //! - [`amz_date`]: the two timestamp formats SigV4 uses; [`limits`]: S3's numbers;
 //!   [`s3_xml`]: S3's XML documents.
 //! - [`Secret`] and [`SignedUrl`]: values that print as `******` (or with their signature
-//!   redacted) in `Debug`, logs and errors.
+//!   redacted) in `Debug`, logs and errors; [`error_line`]: an error and its causes, one line.
 //!
 //! Keeping them here means a runner does not compile the signer and a signer does not compile an
 //! HTTP client, while the wire type has exactly one definition.
@@ -35,6 +35,7 @@ pub mod amz_date;
 pub mod canonical;
 mod condition;
 mod descriptor;
+mod error_line;
 pub mod limits;
 mod ordered_pairs;
 mod policy;
@@ -48,6 +49,7 @@ pub use descriptor::{
     DEFAULT_EXPECTED_STATUS_CODES, DescriptorError, MultipartTarget, RunnerJobCustomUpload,
     UploadMethod, is_token,
 };
+pub use error_line::error_line;
 pub use ordered_pairs::OrderedPairs;
 pub use policy::{PolicyDocument, PolicyError, PolicyViolation, is_exempt_field};
 pub use query_auth::{CredentialScope, QueryAuth, QueryAuthError};

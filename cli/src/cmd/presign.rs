@@ -165,19 +165,19 @@ impl Common {
     }
 }
 
-/// A warning when the credentials cut the validity short (strict expiry refuses instead).
-fn warn_if_capped(p: &Presigner, common: &Common) {
-    let Some(end) = p.credentials().and_then(|c| c.expires_at()) else {
-        return;
-    };
-    let start = common.at.unwrap_or_else(time::OffsetDateTime::now_utc);
-    let asked = start + time::Duration::seconds(common.expires as i64);
-    if end < asked && !common.strict_expiry {
+/// A warning when the credentials cut the validity short, before anything is signed or started
+/// (strict expiry refuses instead, with the signer's error).
+fn warn_if_capped(p: &Presigner, common: &Common) -> Result<()> {
+    // A cut means the credentials have an expiry: the one named.
+    if p.expiry_cut(&common.validity()?)?.is_some()
+        && let Some(end) = p.credentials().and_then(|c| c.expires_at())
+    {
         eprintln!(
             "warning: the credentials expire at {end}, before the {} s asked for: the URLs are valid only until then (S3 refuses them afterwards). Give a shorter --expires, or --strict-expiry to refuse instead",
             common.expires
         );
     }
+    Ok(())
 }
 
 fn print(job: &signpost_wire::RunnerJobCustomUpload) {
@@ -193,7 +193,7 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
         PresignCommand::Multipart(a) => &a.common,
         PresignCommand::ListUploads(a) => &a.common,
     };
-    warn_if_capped(&p, common);
+    warn_if_capped(&p, common)?;
     match cmd {
         PresignCommand::Put(a) => {
             let mut req = PresignRequest::put_object(&*a.common.bucket, &*a.key)

@@ -76,8 +76,7 @@ pub struct GatewayOptions {
 pub struct Gateway {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: crate::running::Running,
 }
 
 struct State {
@@ -163,28 +162,14 @@ impl Gateway {
         });
         Ok(Gateway {
             endpoint: format!("http://{local}"),
-            stop: Some(stop_tx),
-            task: Some(task),
+            running: crate::running::Running::new(stop_tx, task),
         })
     }
 
     /// Stops accepting; uploads in flight are dropped (and their multipart uploads aborted only
     /// if they fail before that).
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 
@@ -234,11 +219,7 @@ impl State {
                 0,
             );
         };
-        let target = req
-            .uri()
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+        let target = crate::http::path_and_query(&req);
         let headers: Vec<(String, String)> = req
             .headers()
             .iter()

@@ -40,9 +40,10 @@ pub struct EmbeddedServer {
     pub endpoint: String,
     /// Where the objects are stored (`DATA/BUCKET/KEY`).
     pub data_dir: PathBuf,
+    running: crate::running::Running,
+    // After `running`: fields drop in order, so the loop is told to stop before the directory
+    // goes.
     _tmp: Option<tempfile::TempDir>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How to start one.
@@ -146,28 +147,14 @@ impl EmbeddedServer {
         Ok(EmbeddedServer {
             endpoint: format!("http://{local}"),
             data_dir,
+            running: crate::running::Running::new(stop_tx, task),
             _tmp: tmp,
-            stop: Some(stop_tx),
-            task: Some(task),
         })
     }
 
     /// Stops serving and waits for open connections (2 s at most).
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = t.await;
-        }
-    }
-}
-
-impl Drop for EmbeddedServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 

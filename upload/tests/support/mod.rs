@@ -274,3 +274,28 @@ async fn handle(
         }
     }
 }
+
+/// A multipart descriptor for upload `U1` of `b/big` on the fault server at `base`: `parts` part
+/// URLs of `part_size` bytes, Complete at the descriptor's URL, an abort URL.
+pub fn multipart_job(
+    base: &str,
+    parts: usize,
+    part_size: u64,
+) -> signpost_upload::RunnerJobCustomUpload {
+    use signpost_upload::{RunnerJobCustomUpload, UploadMethod};
+    use signpost_wire::MultipartTarget;
+
+    let mut job = RunnerJobCustomUpload::put(format!("{base}/b/big?uploadId=U1"));
+    job.method = UploadMethod::Post;
+    job.expected_status_codes = vec![200];
+    job.multipart = Some(MultipartTarget {
+        upload_id: Some("U1".into()),
+        part_size,
+        parts: (1..=parts)
+            .map(|n| format!("{base}/b/big?partNumber={n}&uploadId=U1").into())
+            .collect(),
+        abort_url: format!("{base}/b/big?uploadId=U1&abort").into(),
+        list_parts_url: None,
+    });
+    job
+}
