@@ -178,7 +178,7 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
         raw::send_and_hang_up(&g.endpoint, "PUT", &target(&url), &headers, &sent),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    finished(&g, 1).await;
     assert!(
         stored(&t, &key).await.is_none(),
         "a cut body is never an object"
@@ -191,6 +191,7 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
     let resp = like_the_runner(reqwest::Method::PUT, &url, data(21 * MIB as usize, 4)).await;
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().await.unwrap().contains("EntityTooLarge"));
+    finished(&g, 2).await;
     assert!(stored(&t, &key).await.is_none());
     assert_no_uploads_left(&t, &key).await;
 
@@ -207,8 +208,23 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().await.unwrap().contains("BadDigest"));
+    finished(&g, 3).await;
     assert!(stored(&t, &key).await.is_none());
     assert_no_uploads_left(&t, &key).await;
+}
+
+/// Waits until the gateway has finished with `n` requests (its clean-up upstream included), at
+/// most 40 s: longer than the 30 s the uploader lets parts in flight settle before an abort.
+async fn finished(g: &Gateway, n: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while g.requests_finished() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gateway finished {} of {n} requests in 40 s",
+            g.requests_finished()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// No multipart upload of `key` remains, where the server can list them (s3s-fs cannot: then

@@ -279,9 +279,9 @@ impl Multipart<'_> {
                         kept.get_or_insert((part, e));
                         continue;
                     }
-                    // The parts in flight finish (for a while) before the abort: a part still
-                    // being written when the abort arrives can outlive it (measured on Ceph:
-                    // the upload is listed again), as S3 documents for concurrent parts.
+                    // The parts in flight finish (for a while) before the abort: S3's
+                    // AbortMultipartUpload page warns that a part still being uploaded when the
+                    // abort arrives may or may not succeed, leaving storage behind.
                     stop.store(true, std::sync::atomic::Ordering::SeqCst);
                     let drain = async { while stream.next().await.is_some() {} };
                     let _ = tokio::time::timeout(crate::stream::SETTLE, drain).await;

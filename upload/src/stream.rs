@@ -320,9 +320,9 @@ impl Uploader {
     }
 }
 
-/// How long the parts in flight may take to finish before an abort: a part still being written
-/// when AbortMultipartUpload arrives can outlive it (S3 documents this for concurrent parts;
-/// measured on Ceph, whose listing then shows the upload again).
+/// How long the parts in flight may take to finish before an abort: S3's AbortMultipartUpload
+/// page warns that a part still being uploaded when the abort arrives may or may not succeed, so
+/// an abort sent beside it can leave storage behind.
 pub(crate) const SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Lets the parts in flight finish (at most [`SETTLE`]), then cancels what is left.

@@ -29,6 +29,7 @@ mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -76,6 +77,7 @@ pub struct GatewayOptions {
 pub struct Gateway {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    finished: Arc<AtomicU64>,
     running: crate::running::Running,
 }
 
@@ -83,7 +85,19 @@ struct State {
     verifier: Verifier,
     upstream: Upstream,
     permits: Arc<Semaphore>,
+    /// Requests whose handling has ended, clean-up included: see [`Gateway::requests_finished`].
+    finished: Arc<AtomicU64>,
     opts: GatewayOptions,
+}
+
+/// Counts a request as finished when its handler ends, however it ends (a handler dropped with
+/// its connection counts too).
+struct FinishedGuard<'a>(&'a AtomicU64);
+
+impl Drop for FinishedGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response<http_body_util::Full<bytes::Bytes>> {
@@ -133,6 +147,7 @@ impl Gateway {
                 max_object_size: opts.max_object_size,
             },
             permits: Arc::new(Semaphore::new(opts.max_uploads.max(1))),
+            finished: Arc::new(AtomicU64::new(0)),
             opts: opts.clone(),
         });
         let listener = TcpListener::bind(opts.addr)
@@ -140,6 +155,7 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}: is the port in use?", opts.addr))?;
         let local = listener.local_addr()?;
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let finished = Arc::clone(&state.finished);
         let task = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             loop {
@@ -162,8 +178,17 @@ impl Gateway {
         });
         Ok(Gateway {
             endpoint: format!("http://{local}"),
+            finished,
             running: crate::running::Running::new(stop_tx, task),
         })
+    }
+
+    /// How many requests the gateway has finished with: stored, refused, or given up on when the
+    /// client left, each counted only once its upstream clean-up (aborting a multipart upload
+    /// that will not complete) has ended. A caller that sent N requests and sees N here knows
+    /// that nothing of them is still being written or aborted upstream.
+    pub fn requests_finished(&self) -> u64 {
+        self.finished.load(Ordering::SeqCst)
     }
 
     /// Stops accepting; uploads in flight are dropped (and their multipart uploads aborted only
@@ -188,6 +213,7 @@ fn form_boundary(req: &Request<Incoming>) -> Option<String> {
 
 impl State {
     async fn handle(&self, req: Request<Incoming>) -> Answer {
+        let _finished = FinishedGuard(&self.finished);
         let started = Instant::now();
         let (method, path) = (req.method().clone(), req.uri().path().to_owned());
         let (answer, bytes) = self.upload(req).await;
