@@ -418,6 +418,14 @@ async fn inspect_reads_a_descriptor_and_names_what_would_stop_an_upload() {
     );
     assert_eq!(i["credential"]["region"], t.region.as_str());
     assert!(i["expires_in"].as_i64().unwrap() > 3500);
+    let at = |f: &str| {
+        time::OffsetDateTime::parse(
+            i[f].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|e| panic!("{f} {}: {e}", i[f]))
+    };
+    assert_eq!(at("expires_at") - at("signed_at"), time::Duration::hours(1));
     assert!(!text(&out.stdout).contains(&t.secret_key));
 
     // A URL from an SDK that baked in the checksum of an empty body, and expired.
