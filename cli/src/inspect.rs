@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use signpost_upload::findings;
+use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::{
     CredentialScope, PolicyDocument, QueryAuth, RunnerJobCustomUpload, UploadMethod,
     is_secret_name, redact_url,
@@ -115,15 +116,7 @@ fn decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_owned())
 }
 
-/// `t` in UTC as RFC 3339 (`2026-12-04T21:41:31Z`), what people and JSON readers expect.
-fn rfc3339(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
-
 /// Reads `job` at `now`.
-
 pub fn inspect(job: &RunnerJobCustomUpload, now: OffsetDateTime) -> Inspection {
     let url = job.url.as_str();
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -176,7 +169,7 @@ pub fn inspect(job: &RunnerJobCustomUpload, now: OffsetDateTime) -> Inspection {
             .filter_map(|p| QueryAuth::from_url(p).ok().flatten())
             .map(|q| q.expires_at())
             .min()
-            .map(rfc3339),
+            .map(format_rfc3339),
     });
     let redact = |(k, v): (&str, &str)| {
         let v = if is_secret_name(k) || k.eq_ignore_ascii_case("policy") {
@@ -209,15 +202,15 @@ pub fn inspect(job: &RunnerJobCustomUpload, now: OffsetDateTime) -> Inspection {
             .as_ref()
             .map(|q| q.signed_headers.clone())
             .unwrap_or_default(),
-        signed_at: signed_at.map(rfc3339),
-        expires_at: expires_at.map(rfc3339),
+        signed_at: signed_at.map(format_rfc3339),
+        expires_at: expires_at.map(format_rfc3339),
         expires_in: expires_at.map(|t| (t - now).whole_seconds()),
         credential,
         session_token: auth.as_ref().is_some_and(|q| q.security_token.is_some())
             || job.fields.get("x-amz-security-token").is_some(),
         headers: job.headers.iter().map(redact).collect(),
         fields: job.fields.iter().map(redact).collect(),
-        policy_expiration: policy.as_ref().map(|p| rfc3339(p.expiration)),
+        policy_expiration: policy.as_ref().map(|p| format_rfc3339(p.expiration)),
         policy_conditions: policy
             .as_ref()
             .map(|p| p.conditions.iter().map(ToString::to_string).collect())

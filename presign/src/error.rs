@@ -1,6 +1,7 @@
 //! The errors of signing: each names the value and the rule it breaks.
 
 use signpost_wire::PolicyViolation;
+use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::limits::{MAX_EXPIRES_SECS, MAX_KEY_BYTES, MAX_PARTS};
 use signpost_wire::s3_xml::{ErrorResponse, XmlError};
 use time::OffsetDateTime;
@@ -19,7 +20,9 @@ pub enum PresignError {
     },
     /// The credentials had expired at the signing time.
     #[error(
-        "the credentials expired at {expired_at}, before the signing time {signed_at}: refresh them (a new session token, or the source that issued them) and sign again"
+        "the credentials expired at {}, before the signing time {}: refresh them (a new session token, or the source that issued them) and sign again",
+        format_rfc3339(*.expired_at),
+        format_rfc3339(*.signed_at)
     )]
     CredentialsExpired {
         /// When they expired.
@@ -29,7 +32,9 @@ pub enum PresignError {
     },
     /// Strict expiry: the URL would outlive the credentials that sign it.
     #[error(
-        "the URL would be valid until {requested}, but the credentials that sign it expire at {credentials_expire} and S3 refuses it from then on: ask for a shorter expiry, sign with longer-lived credentials, or drop strict expiry to have it cut to {credentials_expire}"
+        "the URL would be valid until {}, but the credentials that sign it expire at {end} and S3 refuses it from then on: ask for a shorter expiry, sign with longer-lived credentials, or drop strict expiry to have it cut to {end}",
+        format_rfc3339(*.requested),
+        end = format_rfc3339(*.credentials_expire)
     )]
     ExpiryBeyondCredentials {
         /// The end asked for.

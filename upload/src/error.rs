@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::s3_xml::ErrorResponse;
 use signpost_wire::{DescriptorError, PolicyError, PolicyViolation, QueryAuthError};
 
@@ -196,7 +197,7 @@ pub enum UploadError {
         change: FileChange,
     },
     /// The presigned URL or POST policy has expired (checked before sending).
-    #[error("the {what} expired at {expires_at}; ask the server for a new upload target")]
+    #[error("the {what} expired at {}; ask the server for a new upload target", format_rfc3339(*.expires_at))]
     Expired {
         /// Which URL, or the policy.
         what: TargetKind,
@@ -204,7 +205,7 @@ pub enum UploadError {
         expires_at: OffsetDateTime,
     },
     /// The URL has expired by the server's clock too (asked because this machine's said so).
-    #[error("the {what} expired at {expires_at}: the server's clock says it is now {server_time} (this machine's clock is {}); ask the server for a new upload target", ahead(*.local_ahead_secs))]
+    #[error("the {what} expired at {}: the server's clock says it is now {} (this machine's clock is {}); ask the server for a new upload target", format_rfc3339(*.expires_at), format_rfc3339(*.server_time), ahead(*.local_ahead_secs))]
     ExpiredByServerClock {
         /// Which URL, or the policy.
         what: TargetKind,
@@ -312,7 +313,7 @@ pub enum UploadError {
     },
     /// A retry would start after the URL expires.
     #[error(
-        "gave up after {attempts} attempt(s): the {what} expires at {expires_at}, before another try could finish; last failure: {last}"
+        "gave up after {attempts} attempt(s): the {what} expires at {}, before another try could finish; last failure: {last}", format_rfc3339(*.expires_at)
     )]
     ExpiredWhileRetrying {
         /// Which URL.

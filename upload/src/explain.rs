@@ -14,6 +14,7 @@
 //! - The bug that started this project: a URL whose query string was lost on the way.
 
 use reqwest::header::HeaderMap;
+use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::canonical::{Difference, first_difference, presigned_canonical_request};
 use signpost_wire::s3_xml::ErrorResponse;
 use signpost_wire::{CredentialScope, QueryAuth};
@@ -152,7 +153,9 @@ pub(crate) fn explain(
         let server = server_time(headers, s3);
         return Some(match (at, server) {
             (Some(at), Some(server)) => format!(
-                "the URL expired at {at} by the server's clock ({server}): ask the server for a new upload target"
+                "the URL expired at {} by the server's clock ({}): ask the server for a new upload target",
+                format_rfc3339(at),
+                format_rfc3339(server)
             ),
             _ => "the URL has expired: ask the server for a new upload target".into(),
         });
@@ -170,8 +173,9 @@ pub(crate) fn explain(
         && server > q.expires_at()
     {
         return Some(format!(
-            "the URL expired at {} by the server's clock ({server}): ask the server for a new upload target",
-            q.expires_at()
+            "the URL expired at {} by the server's clock ({}): ask the server for a new upload target",
+            format_rfc3339(q.expires_at()),
+            format_rfc3339(server)
         ));
     }
     None

@@ -73,15 +73,31 @@ pub fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
 /// ```
 pub fn format_policy_expiration(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
+    format!("{}.{:03}Z", seconds_utc(t), t.millisecond())
+}
+
+/// Formats `t` (converted to UTC, to the second) as RFC 3339, `2026-12-04T21:41:31Z`: how
+/// messages and reports show a time, the way AWS's own documents and tools write it.
+///
+/// ```
+/// use time::macros::datetime;
+/// let s = signpost_wire::amz_date::format_rfc3339(datetime!(2020-01-01 1:00:00.25 +02:00));
+/// assert_eq!(s, "2019-12-31T23:00:00Z");
+/// ```
+pub fn format_rfc3339(t: OffsetDateTime) -> String {
+    format!("{}Z", seconds_utc(t.to_offset(UtcOffset::UTC)))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a UTC time.
+fn seconds_utc(t: OffsetDateTime) -> String {
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         t.year(),
         u8::from(t.month()),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
-        t.millisecond()
     )
 }
 

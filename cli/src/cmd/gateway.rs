@@ -55,7 +55,8 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
                 .context("no upstream credentials were loaded")?;
             if let Some(end) = c.expires_at() {
                 anyhow::bail!(
-                    "the upstream credentials are temporary (they expire at {end}), so URLs signed with them cannot be checked after that: give the key the job server signs gateway URLs with (--verify-access-key and --verify-secret-key)"
+                    "the upstream credentials are temporary (they expire at {}), so URLs signed with them cannot be checked after that: give the key the job server signs gateway URLs with (--verify-access-key and --verify-secret-key)",
+                    signpost_wire::amz_date::format_rfc3339(end)
                 );
             }
             c

@@ -173,7 +173,8 @@ fn warn_if_capped(p: &Presigner, common: &Common) -> Result<()> {
         && let Some(end) = p.credentials().and_then(|c| c.expires_at())
     {
         eprintln!(
-            "warning: the credentials expire at {end}, before the {} s asked for: the URLs are valid only until then (S3 refuses them afterwards). Give a shorter --expires, or --strict-expiry to refuse instead",
+            "warning: the credentials expire at {}, before the {} s asked for: the URLs are valid only until then (S3 refuses them afterwards). Give a shorter --expires, or --strict-expiry to refuse instead",
+            signpost_wire::amz_date::format_rfc3339(end),
             common.expires
         );
     }

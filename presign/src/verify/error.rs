@@ -1,5 +1,6 @@
 //! Why the Verifier refuses, and the S3 error code and status each refusal answers.
 
+use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::{PolicyError, PolicyViolation, QueryAuthError};
 use time::OffsetDateTime;
 
@@ -70,14 +71,15 @@ pub enum VerifyError {
     ExpiresOutOfRange(u64),
     /// Signed for a time too far in the future.
     #[error(
-        "the request is dated {date}, more than 15 minutes after now: check the signer's clock"
+        "the request is dated {}, more than 15 minutes after now: check the signer's clock",
+        format_rfc3339(*.date)
     )]
     NotYetValid {
         /// X-Amz-Date.
         date: OffsetDateTime,
     },
     /// Expired.
-    #[error("the request expired at {expires_at} (request has expired): ask for a new URL")]
+    #[error("the request expired at {} (request has expired): ask for a new URL", format_rfc3339(*.expires_at))]
     Expired {
         /// Date + Expires.
         expires_at: OffsetDateTime,
