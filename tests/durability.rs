@@ -98,6 +98,17 @@ fn put_job(t: &TestTarget, key: &str) -> RunnerJobCustomUpload {
         .unwrap()
 }
 
+/// Every file in the state directory.
+fn state_files(state: &Path) -> Vec<String> {
+    std::fs::read_dir(state)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn journals(state: &Path) -> usize {
     std::fs::read_dir(state)
         .map(|d| {
@@ -174,6 +185,7 @@ async fn killed_ten_times_then_finished_byte_identical_resending_only_parts_in_f
         "{resent} bytes sent again over {kills} kills; parts in flight allow {bound}"
     );
     assert_eq!(journals(&state), 0, "the journal is removed after Complete");
+    assert_eq!(state_files(&state), Vec::<String>::new(), "nor its lock");
 }
 
 /// A proxy that flips a byte in the first `n` requests `which` selects.
@@ -475,6 +487,7 @@ async fn a_kept_upload_is_aborted_on_request_and_a_changed_file_is_never_resumed
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("aborted"));
     assert_eq!(journals(&state), 0, "the journal is forgotten");
+    assert_eq!(state_files(&state), Vec::<String>::new(), "and its lock");
     // The server no longer has it: a new run says so.
     let (ok, _, err) = upload_via(&t, dir.path(), &job, &file, &p, &[]).await;
     assert!(!ok);

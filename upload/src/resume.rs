@@ -232,6 +232,10 @@ impl FileResumeStore {
         self.dir.join(format!("{}.journal", key.id))
     }
 
+    fn lock_path(&self, key: &UploadKey) -> PathBuf {
+        self.dir.join(format!("{}.lock", key.id))
+    }
+
     fn ensure_dir(&self) -> io::Result<()> {
         std::fs::create_dir_all(&self.dir)
     }
@@ -284,28 +288,70 @@ impl ResumeStore for FileResumeStore {
     }
 
     fn remove(&self, key: &UploadKey) -> io::Result<()> {
-        match std::fs::remove_file(self.journal_path(key)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        remove_if_there(&self.journal_path(key))?;
+        // The lock file goes too, or a runner's state directory would keep one per upload it
+        // ever made. It is removed while this process still holds it: see `claim` for why a
+        // process that opened it before then cannot go on holding a lock nobody else sees.
+        #[cfg(unix)]
+        remove_if_there(&self.lock_path(key))?;
+        Ok(())
     }
 
     fn claim(&self, key: &UploadKey) -> io::Result<ResumeClaim> {
         self.ensure_dir()?;
-        let f = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(format!("{}.lock", key.id)))?;
-        match f.try_lock() {
-            Ok(()) => Ok(Box::new(f)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "another process is uploading this multipart upload",
-            )),
-            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        let path = self.lock_path(key);
+        // A lock taken on a file that `remove` has unlinked meanwhile guards nothing: another
+        // process may already hold a new file of that name. So the lock counts only when the
+        // name still leads to the locked file; otherwise open the name again (a few times, as
+        // every round means another process removed or replaced it in between).
+        for _ in 0..8 {
+            let f = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            match f.try_lock() {
+                Ok(()) if still_named(&f, &path)? => return Ok(Box::new(f)),
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) => return Err(busy()),
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
         }
+        Err(busy())
     }
+}
+
+fn busy() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::WouldBlock,
+        "another process is uploading this multipart upload",
+    )
+}
+
+fn remove_if_there(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `path` still names the open file `f` (not unlinked or replaced since it was opened).
+#[cfg(unix)]
+fn still_named(f: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let open = f.metadata()?;
+    Ok(match std::fs::metadata(path) {
+        Ok(named) => named.dev() == open.dev() && named.ino() == open.ino(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    })
+}
+
+/// Elsewhere lock files are not removed (an open file cannot be, on Windows), so the name
+/// always leads to the locked file.
+#[cfg(not(unix))]
+fn still_named(_: &File, _: &Path) -> io::Result<bool> {
+    Ok(true)
 }
 
 /// Reads a journal: the header line, then part lines; a line without its newline (cut short by
@@ -433,6 +479,48 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         drop(first);
         store.claim(&k).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_forgotten_upload_leaves_no_file_and_a_lock_on_a_removed_file_is_not_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileResumeStore::new(dir.path());
+        let k = key();
+        let files = || std::fs::read_dir(dir.path()).unwrap().count();
+        let first = store.claim(&k).unwrap();
+        store.begin(&k, &header(&k)).unwrap();
+        assert_eq!(files(), 2, "the journal and the lock");
+        // Completed or aborted: forgotten while still claimed, nothing left behind.
+        store.remove(&k).unwrap();
+        assert_eq!(files(), 0);
+        // A second process claims the same upload (a new lock file) while the first has not
+        // yet let go of the removed one: only one holder, the new one.
+        let second = store.claim(&k).unwrap();
+        assert_eq!(
+            store.claim(&k).err().unwrap().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        drop(first);
+        assert_eq!(
+            store.claim(&k).err().unwrap().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        drop(second);
+        store.claim(&k).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_counts_only_while_its_name_leads_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.lock");
+        let opened = File::create(&path).unwrap();
+        assert!(still_named(&opened, &path).unwrap());
+        std::fs::remove_file(&path).unwrap();
+        assert!(!still_named(&opened, &path).unwrap(), "unlinked");
+        let _new = File::create(&path).unwrap();
+        assert!(!still_named(&opened, &path).unwrap(), "replaced");
     }
 
     #[test]
