@@ -496,9 +496,7 @@ async fn ec2_instance_metadata_v2_and_its_absence() {
     task.abort();
 
     // Nothing listening where the metadata service should be.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let dead = format!("http://{}", signpost_tests::dead_addr());
     let err = assert_refused_in_one_line(&m, imds(&dead), "imds").await;
     assert!(
         err.contains("AWS_EC2_METADATA_DISABLED") || err.contains("Ec2InstanceMetadata"),

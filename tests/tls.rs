@@ -8,9 +8,9 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use signpost_tests::proxy::{ProxyRules, TestProxy};
+use signpost_tests::proxy::{ConnectProxy, ProxyRules, TestProxy};
 use signpost_tests::tls::TlsFront;
-use signpost_tests::{TestTarget, binary};
+use signpost_tests::{TestTarget, binary, dead_addr};
 
 fn signpost(t: &TestTarget, endpoint: &str) -> Command {
     let mut c = Command::new(binary());
@@ -86,6 +86,10 @@ async fn a_private_ca_is_trusted_only_when_given() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("certificate"), "{err}");
     assert!(err.contains("--ca-bundle"), "the fix: {err}");
+    assert!(
+        err.contains("after 1 attempt(s)"),
+        "the same certificate would meet every try: {err}"
+    );
     assert_eq!(t.get(&key).await.unwrap().0, 404, "nothing stored");
 
     // With --ca-bundle: stored, byte for byte.
@@ -141,6 +145,85 @@ async fn a_private_ca_is_trusted_only_when_given() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_goes_through_a_connect_tunnel_with_tls_end_to_end() {
+    let t = TestTarget::start().await.unwrap();
+    let front = TlsFront::start(authority(&t.endpoint)).await.unwrap();
+    let proxy = ConnectProxy::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", front.ca_pem.as_bytes());
+    let through = |c: &mut Command| {
+        c.env("HTTPS_PROXY", &proxy.base)
+            .env("HTTP_PROXY", format!("http://{}", dead_addr())) // never used for https
+            .env("AWS_CA_BUNDLE", &ca);
+    };
+
+    // A single PUT: the uploader's connection goes through the tunnel, and the server's
+    // certificate is still checked against the private CA (TLS runs end to end).
+    let data = signpost_tests::random_bytes(3 << 20).unwrap();
+    let file = write(dir.path(), "video.mp4", &data);
+    let key = t.key("tunnel/put.mp4");
+    let job = put_job(&t, &front.endpoint, dir.path(), &key).await;
+    let out = upload(&t, &front.endpoint, &job, &file, through).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(t.get(&key).await.unwrap().1, data);
+    let front_authority = authority(&front.endpoint);
+    assert!(
+        proxy.tunnels().contains(&front_authority),
+        "the upload went through the tunnel: {:?}",
+        proxy.tunnels()
+    );
+
+    // The CLI's own S3 call (presign multipart starts the upload) and the parts, all through it.
+    let before = proxy.tunnels().len();
+    let key = t.key("tunnel/multipart.mp4");
+    let mut c = signpost(&t, &front.endpoint);
+    through(&mut c);
+    c.args([
+        "presign",
+        "multipart",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        &key,
+        "--part-size",
+        "5MiB",
+        "--max-size",
+        "1GiB",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        proxy.tunnels().len() > before,
+        "presign multipart used the tunnel"
+    );
+    let job = write(dir.path(), "mp.json", &out.stdout);
+    let big = signpost_tests::random_bytes(11 << 20).unwrap();
+    let big_file = write(dir.path(), "big.mp4", &big);
+    let before = proxy.tunnels().len();
+    let out = upload(&t, &front.endpoint, &job, &big_file, through).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(t.get(&key).await.unwrap().1, big);
+    assert!(proxy.tunnels().len() > before, "the parts used the tunnel");
+
+    // Through the tunnel the certificate is still the server's: without the CA it is refused,
+    // and the error points at the CA bundle, not at the proxy.
+    let key = t.key("tunnel/untrusted.mp4");
+    let job = put_job(&t, &front.endpoint, dir.path(), &key).await;
+    let out = upload(&t, &front.endpoint, &job, &file, |c| {
+        c.env("HTTPS_PROXY", &proxy.base);
+    })
+    .await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("--ca-bundle"), "{err}");
+    assert!(
+        err.contains("after 1 attempt(s)"),
+        "a certificate is not retried: {err}"
+    );
+    assert_eq!(t.get(&key).await.unwrap().0, 404, "nothing stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_proxy_is_used_and_a_failing_one_is_named() {
     let t = TestTarget::start().await.unwrap();
     let proxy = TestProxy::start(&t.endpoint, ProxyRules::default())
@@ -165,9 +248,7 @@ async fn http_proxy_is_used_and_a_failing_one_is_named() {
     );
 
     // A proxy that is not there: the proxy is named as what failed, with the way around it.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead = format!("http://user:pw@{}", closed.local_addr().unwrap());
-    drop(closed);
+    let dead = format!("http://user:pw@{}", dead_addr());
     let key = t.key("proxy/dead.mp4");
     let job = put_job(&t, &t.endpoint, dir.path(), &key).await;
     let out = upload(&t, &t.endpoint, &job, &file, |c| {

@@ -60,6 +60,19 @@ pub fn upload_args(c: &mut tokio::process::Command, job: &std::path::Path, file:
     .stderr(std::process::Stdio::piped());
 }
 
+/// An address where nothing listens, for a proxy or service that is not there: the discard port,
+/// below the kernel's range for port 0, so no server that a test running meanwhile starts can be
+/// there (a port a test binds and frees could be taken again at once). Panics if something
+/// accepts there after all.
+pub fn dead_addr() -> &'static str {
+    const DEAD: &str = "127.0.0.1:9";
+    assert!(
+        std::net::TcpStream::connect(DEAD).is_err(),
+        "something listens on {DEAD}: the test needs an address where nothing does"
+    );
+    DEAD
+}
+
 /// `len` bytes from the system's random source (incompressible, unlike any pattern).
 pub fn random_bytes(len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;

@@ -212,3 +212,94 @@ pub fn part(n: u32) -> Matcher {
 pub fn object_puts() -> Matcher {
     Arc::new(|m, t| m == "PUT" && !t.contains("partNumber="))
 }
+
+/// An HTTPS proxy as corporate networks run them: a client sends `CONNECT host:port`, the proxy
+/// answers `200 Connection Established` and then copies bytes both ways, so TLS runs end to end
+/// between the client and the server and the proxy sees nothing of the requests. Tunnels only to
+/// loopback addresses (tests never reach further). Stops when dropped.
+#[derive(Debug)]
+pub struct ConnectProxy {
+    /// `http://127.0.0.1:PORT`: what `HTTPS_PROXY` names.
+    pub base: String,
+    tunnels: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ConnectProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ConnectProxy {
+    /// Binds a free loopback port and serves in the background.
+    pub async fn start() -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let tunnels = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&tunnels);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let seen = Arc::clone(&seen);
+                tokio::spawn(async move {
+                    let _ = tunnel(client, seen).await;
+                });
+            }
+        });
+        Ok(ConnectProxy {
+            base,
+            tunnels,
+            task,
+        })
+    }
+
+    /// The `host:port` of every tunnel opened so far.
+    pub fn tunnels(&self) -> Vec<String> {
+        self.tunnels.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+/// One client: its CONNECT head, then the tunnel until either side closes.
+async fn tunnel(
+    mut client: tokio::net::TcpStream,
+    seen: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // Byte by byte up to the blank line, so nothing of the TLS handshake after it is consumed.
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 8192 || client.read(&mut byte).await? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let target = match head.split_whitespace().collect::<Vec<_>>()[..] {
+        ["CONNECT", target, ..] => target.to_owned(),
+        _ => {
+            client
+                .write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                .await?;
+            return Ok(());
+        }
+    };
+    let loopback = target
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|a| a.ip().is_loopback());
+    if !loopback {
+        client
+            .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            .await?;
+        return Ok(());
+    }
+    let mut server = tokio::net::TcpStream::connect(&target).await?;
+    if let Ok(mut s) = seen.lock() {
+        s.push(target);
+    }
+    client
+        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        .await?;
+    tokio::io::copy_bidirectional(&mut client, &mut server).await?;
+    Ok(())
+}

@@ -62,16 +62,45 @@ pub enum TransportError {
     },
 }
 
+impl TransportError {
+    /// Whether the TLS handshake failed on the server's certificate (not signed by a trusted CA,
+    /// expired, for another name, or none). Every try would meet the same certificate, so the
+    /// funnel does not retry it, and the message says how to trust a private CA.
+    pub fn is_untrusted_certificate(&self) -> bool {
+        let TransportError::Http(e) = self else {
+            return false;
+        };
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = next {
+            if matches!(
+                err.downcast_ref::<rustls::Error>(),
+                Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+            ) {
+                return true;
+            }
+            // rustls' error reaches the HTTP client inside io::Errors (nested, seen: Other
+            // around InvalidData), and an io::Error's `source()` skips what it wraps: step in.
+            next = match err
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+            {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => err.source(),
+            };
+        }
+        false
+    }
+}
+
 fn transport_message(
     host: &str,
     proxy: Option<&str>,
     attempts: u32,
     source: &TransportError,
 ) -> String {
-    let text = source.to_string();
-    if text.contains("certificate") {
+    if source.is_untrusted_certificate() {
         return format!(
-            "could not reach {host} after {attempts} attempt(s): {text}; the server's TLS certificate is not trusted: if it is signed by a private CA (MinIO or Ceph behind TLS), give that CA's certificate with --ca-bundle FILE or AWS_CA_BUNDLE (library: UploaderBuilder::ca_bundle)"
+            "could not reach {host} after {attempts} attempt(s): {source}; the server's TLS certificate is not trusted: if it is signed by a private CA (MinIO or Ceph behind TLS), give that CA's certificate with --ca-bundle FILE or AWS_CA_BUNDLE (library: UploaderBuilder::ca_bundle)"
         );
     }
     match proxy {

@@ -176,14 +176,21 @@ impl Funnel {
                         am.rollback();
                         return Err(file_error);
                     }
-                    // Held less than the stall timeout, which would otherwise end the attempt.
-                    hold = Some(self.expect_continue_timeout.min(self.stall_timeout / 2));
-                    UploadError::Transport {
+                    let untrusted = source.is_untrusted_certificate();
+                    let err = UploadError::Transport {
                         host: host_of(req.target.url.as_str()),
                         proxy: crate::client::proxy_for(req.target.url.as_str()),
                         attempts: attempt,
                         source,
+                    };
+                    // The next try would meet the same certificate.
+                    if untrusted {
+                        am.rollback();
+                        return Err(err);
                     }
+                    // Held less than the stall timeout, which would otherwise end the attempt.
+                    hold = Some(self.expect_continue_timeout.min(self.stall_timeout / 2));
+                    err
                 }
             };
             am.rollback();
