@@ -69,6 +69,34 @@ async fn put_job(t: &TestTarget, endpoint: &str, dir: &Path, key: &str) -> std::
     write(dir, &format!("{}.json", fastrand::u64(..)), &out.stdout)
 }
 
+/// `presign multipart` for `key` at `endpoint` (5 MiB parts), written to a job file; `setup` adds
+/// what the command needs to connect (it starts the upload on the server).
+async fn multipart_job(
+    t: &TestTarget,
+    endpoint: &str,
+    dir: &Path,
+    key: &str,
+    setup: impl FnOnce(&mut Command),
+) -> std::path::PathBuf {
+    let mut c = signpost(t, endpoint);
+    setup(&mut c);
+    c.args([
+        "presign",
+        "multipart",
+        "--bucket",
+        &t.bucket,
+        "--key",
+        key,
+        "--part-size",
+        "5MiB",
+        "--max-size",
+        "1GiB",
+    ]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    write(dir, &format!("{}.json", fastrand::u64(..)), &out.stdout)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_ca_is_trusted_only_when_given() {
     let t = TestTarget::start().await.unwrap();
@@ -103,22 +131,10 @@ async fn a_private_ca_is_trusted_only_when_given() {
     // AWS_CA_BUNDLE, for a command that connects itself (presign multipart starts the upload)
     // and the multipart upload that follows.
     let key = t.key("tls/multipart.mp4");
-    let mut c = signpost(&t, &front.endpoint);
-    c.env("AWS_CA_BUNDLE", &ca).args([
-        "presign",
-        "multipart",
-        "--bucket",
-        &t.bucket,
-        "--key",
-        &key,
-        "--part-size",
-        "5MiB",
-        "--max-size",
-        "1GiB",
-    ]);
-    let out = run(c).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let job = write(dir.path(), "mp.json", &out.stdout);
+    let job = multipart_job(&t, &front.endpoint, dir.path(), &key, |c| {
+        c.env("AWS_CA_BUNDLE", &ca);
+    })
+    .await;
     let big = signpost_tests::random_bytes(11 << 20).unwrap();
     let big_file = write(dir.path(), "big.mp4", &big);
     let out = upload(&t, &front.endpoint, &job, &big_file, |c| {
@@ -176,27 +192,11 @@ async fn https_goes_through_a_connect_tunnel_with_tls_end_to_end() {
     // The CLI's own S3 call (presign multipart starts the upload) and the parts, all through it.
     let before = proxy.tunnels().len();
     let key = t.key("tunnel/multipart.mp4");
-    let mut c = signpost(&t, &front.endpoint);
-    through(&mut c);
-    c.args([
-        "presign",
-        "multipart",
-        "--bucket",
-        &t.bucket,
-        "--key",
-        &key,
-        "--part-size",
-        "5MiB",
-        "--max-size",
-        "1GiB",
-    ]);
-    let out = run(c).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let job = multipart_job(&t, &front.endpoint, dir.path(), &key, through).await;
     assert!(
         proxy.tunnels().len() > before,
         "presign multipart used the tunnel"
     );
-    let job = write(dir.path(), "mp.json", &out.stdout);
     let big = signpost_tests::random_bytes(11 << 20).unwrap();
     let big_file = write(dir.path(), "big.mp4", &big);
     let before = proxy.tunnels().len();
