@@ -181,3 +181,20 @@ async fn content_md5_is_checked_everywhere_an_unsigned_crc32_is_not() {
         t.server
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_without_the_presigned_fields_is_explained() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir);
+    // What PeerTube hands a runner today for a POST target: the bucket's URL, no form fields.
+    let bucket_url = format!("{}/{}", t.endpoint.trim_end_matches('/'), t.bucket);
+    let job = RunnerJobCustomUpload::from_json(
+        &serde_json::json!({ "url": bucket_url, "method": "POST" }).to_string(),
+    )
+    .unwrap();
+    let err = refused(&job, &path).await;
+    eprintln!("{}: {err}", t.server);
+    assert!(err.contains("the form has no `key` field"), "{err}");
+    assert!(err.contains("signpost presign post"), "{err}");
+}

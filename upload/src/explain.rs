@@ -85,6 +85,13 @@ pub(crate) fn explain(
             "this provider does not take browser-form POST uploads (Cloudflare R2 and Backblaze B2 answer 501 too): ask the server for a PUT descriptor (signpost presign put)".into(),
         );
     }
+    // An S3 server refused a form without `key`: the descriptor carried a bare POST URL (as
+    // PeerTube's own descriptors do) without the presigned POST's fields.
+    if req.target.form_lacks_key && s3.is_some() && (400..500).contains(&status) {
+        return Some(
+            "the form has no `key` field: the descriptor's `fields` lack those of a presigned POST, and S3's POST Object needs `key` and, to authorize the upload, `policy` with its signature fields; ask the job server for a presigned POST with its fields (signpost presign post), or for a PUT URL (method PUT)".into(),
+        );
+    }
     let signed = signed_scope(req, form_credential);
     let bucket_region = headers
         .get("x-amz-bucket-region")

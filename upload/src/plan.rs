@@ -104,6 +104,10 @@ pub(crate) struct Target {
     pub(crate) signed_by_query: bool,
     /// A POST form's `x-amz-credential`, to explain a refusal.
     pub(crate) form_credential: Option<String>,
+    /// A POST form without the `key` field S3's POST Object requires (a descriptor that carries
+    /// no presigned POST fields), to explain a refusal. Not refused before sending: a target
+    /// other than S3 (`signpost gateway`, a custom endpoint) may take such a form.
+    pub(crate) form_lacks_key: bool,
 }
 
 impl Target {
@@ -135,6 +139,7 @@ impl Target {
             expires_at,
             signed_by_query: kind != TargetKind::FormUrl,
             form_credential: None,
+            form_lacks_key: false,
         })
     }
 }
@@ -269,6 +274,7 @@ impl UploadPlan {
                         expires_at: None,
                         signed_by_query: true,
                         form_credential: None,
+                        form_lacks_key: false,
                     })
                 });
                 Shape::Multipart {
@@ -283,6 +289,7 @@ impl UploadPlan {
                         expires_at: None,
                         signed_by_query: true,
                         form_credential: None,
+                        form_lacks_key: false,
                     }),
                 }
             }
@@ -347,6 +354,7 @@ impl UploadPlan {
                 let fields = effective_fields(&job.fields, &file_name, ct.as_deref());
                 let mut target = target(&job.url, TargetKind::FormUrl)?;
                 target.form_credential = job.fields.get("x-amz-credential").map(str::to_owned);
+                target.form_lacks_key = job.fields.get("key").is_none();
                 if check && let Some(policy_b64) = job.fields.get("policy") {
                     let policy = PolicyDocument::from_base64(policy_b64)?;
                     match policy.check_form(fields.iter(), None, Some(len), Some(now)) {
