@@ -453,6 +453,45 @@ async fn inspect_reads_a_descriptor_and_names_what_would_stop_an_upload() {
         "{report}"
     );
     assert!(report.contains("checksum of an empty body"), "{report}");
+
+    // A bare POST URL with no form fields, as PeerTube hands runners today: a note (S3 refuses
+    // it), not a problem (a gateway takes it), so the exit status stays 0. A presigned POST with
+    // its fields has no note.
+    let bare = write(
+        dir.path(),
+        "bare.json",
+        serde_json::json!({ "url": format!("{}/{}", t.endpoint, t.bucket), "method": "POST" })
+            .to_string()
+            .as_bytes(),
+    );
+    let mut post = signpost(&t);
+    post.args([
+        "presign",
+        "post",
+        "--bucket",
+        &t.bucket,
+        "--key-prefix",
+        "notes/",
+        "--max-size",
+        "1MiB",
+    ]);
+    let presigned = write(dir.path(), "post.json", &run(post).await.stdout);
+    for (job, noted) in [(bare, true), (presigned, false)] {
+        let mut c = signpost(&t);
+        c.args(["inspect", "--json", job.to_str().unwrap()]);
+        let out = run(c).await;
+        assert!(out.status.success(), "{}", text(&out.stdout));
+        let i: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(i["kind"], "POST form");
+        let notes = i["notes"].as_array().unwrap();
+        assert_eq!(
+            notes
+                .iter()
+                .any(|n| n.as_str().unwrap().contains("the form has no `key` field")),
+            noted,
+            "{notes:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,6 +108,8 @@ pub struct Inspection {
     pub multipart: Option<Multipart>,
     /// What the pre-flight would refuse, in its words.
     pub findings: Vec<String>,
+    /// What S3 would refuse but another target may take, so not a problem the pre-flight refuses.
+    pub notes: Vec<String>,
 }
 
 fn decode(s: &str) -> String {
@@ -221,6 +223,13 @@ pub fn inspect(job: &RunnerJobCustomUpload, now: OffsetDateTime) -> Inspection {
             .iter()
             .map(ToString::to_string)
             .collect(),
+        notes: if is_form && job.fields.get("key").is_none() {
+            vec![
+                "the form has no `key` field: S3's POST Object refuses it (it needs `key` and, to authorize the upload, `policy` with its signature fields), though `signpost gateway` and other non-S3 targets take such a form; for S3, ask the job server for a presigned POST with its fields (signpost presign post) or for a PUT URL".into(),
+            ]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -316,6 +325,9 @@ pub fn render(i: &Inspection) -> String {
     }
     for f in &i.findings {
         line("PROBLEM", f.clone());
+    }
+    for n in &i.notes {
+        line("note", n.clone());
     }
     out
 }
