@@ -69,6 +69,11 @@ osd crush chooseleaf type = 0
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
+# The monitor refuses to start with less than 5% of its disk free by default (seen: a CI disk 95%
+# full, 13 GiB left). This cluster keeps its data in memory (memstore) and a throwaway directory:
+# the reserve protects nothing here.
+mon data avail crit = 1
+mon data avail warn = 2
 osd max object name len = 256
 osd max object namespace len = 64
 
@@ -81,10 +86,19 @@ C() { "$@" -c "$CONF"; }
 
 monmaptool --create --clobber --fsid "$FSID" --addv a "[v1:127.0.0.1:$MON_PORT]" "$DIR/monmap" >/dev/null
 ceph-mon -c "$CONF" -i a --mkfs --monmap "$DIR/monmap" >/dev/null 2>&1 || fail "ceph-mon --mkfs failed"
-ceph-mon -c "$CONF" -i a -f >/dev/null 2>&1 &
-PIDS+=($!)
+# Its own output goes beside its log: a monitor that refuses to start says why there.
+ceph-mon -c "$CONF" -i a -f >"$DIR/log/mon.a.out.log" 2>&1 &
+MON_PID=$!
+PIDS+=("$MON_PID")
 for i in $(seq 100); do
   timeout 5 ceph -c "$CONF" mon stat >/dev/null 2>&1 && break
+  # A monitor that exited will not answer: say why now rather than after minutes of waiting.
+  if ! kill -0 "$MON_PID" 2>/dev/null; then
+    rc=0; wait "$MON_PID" || rc=$?
+    # 28 (ENOSPC), often with nothing in its log: less free disk than `mon data avail crit`.
+    [ "$rc" != 28 ] || fail "the monitor exited with status 28 (ENOSPC): the disk holding $DIR is too full for it ($(df -h --output=avail "$DIR" | tail -n 1 | xargs) free, $(df --output=pcent "$DIR" | tail -n 1 | xargs) used); free some space"
+    fail "the monitor exited with status $rc"
+  fi
   [ "$i" -lt 100 ] || fail "the monitor did not start"
   sleep 0.2
 done
