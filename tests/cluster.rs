@@ -85,13 +85,21 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
         .status()
         .unwrap();
     assert!(killed.success(), "SIGKILL garage node {victim}");
-    // Gone (a zombie of the script's until it is reaped, but no longer serving).
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let state = std::fs::read_to_string(format!("/proc/{victim}/stat")).unwrap_or_default();
-    assert!(
-        state.is_empty() || state.split_whitespace().nth(2) == Some("Z"),
-        "garage node {victim} still runs: {state}"
-    );
+    // Gone (a zombie of the script's until it is reaped, but no longer serving). SIGKILL is
+    // delivered at once but the exit takes a moment: poll for it rather than guess a delay.
+    let gone = |state: &str| state.is_empty() || state.split_whitespace().nth(2) == Some("Z");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{victim}/stat")).unwrap_or_default();
+        if gone(&state) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "garage node {victim} still runs 30 s after SIGKILL: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let out = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

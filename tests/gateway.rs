@@ -284,14 +284,43 @@ async fn past_max_uploads_the_gateway_answers_slow_down() {
             &target,
             &headers,
             b"partial",
-            Duration::from_secs(3),
+            // Longer than the test: the slot is released by the test's abort below, or by the
+            // gateway's 5 s idle timeout, never by this client first.
+            Duration::from_secs(60),
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let other = signed_for(&g, &t, &t.key("gw/second.bin"), Validity::default());
+    // Wait until the gateway has admitted it, not for a fixed time that a loaded machine may
+    // exceed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while g.uploads_in_flight() < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first upload was never admitted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(g.uploads_in_flight(), 1, "the one slot is held");
+    let second = t.key("gw/second.bin");
+    let other = signed_for(&g, &t, &second, Validity::default());
     let resp = like_the_runner(reqwest::Method::PUT, &other, data(100, 1)).await;
     assert_eq!(resp.status().as_u16(), 503);
     assert!(resp.text().await.unwrap().contains("SlowDown"));
+    // The client that holds the slot goes away: the slot is free again.
     holder.abort();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while g.uploads_in_flight() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a client that left still holds its slot"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let resp = like_the_runner(reqwest::Method::PUT, &other, data(100, 1)).await;
+    assert_eq!(
+        resp.status().as_u16(),
+        204,
+        "the freed slot takes the next upload"
+    );
+    assert_eq!(stored(&t, &second).await, Some(data(100, 1)));
 }

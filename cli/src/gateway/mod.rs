@@ -78,6 +78,8 @@ pub struct Gateway {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     finished: Arc<AtomicU64>,
+    permits: Arc<Semaphore>,
+    max_uploads: usize,
     running: crate::running::Running,
 }
 
@@ -156,6 +158,7 @@ impl Gateway {
         let local = listener.local_addr()?;
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
         let finished = Arc::clone(&state.finished);
+        let permits = Arc::clone(&state.permits);
         let task = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             loop {
@@ -179,6 +182,8 @@ impl Gateway {
         Ok(Gateway {
             endpoint: format!("http://{local}"),
             finished,
+            permits,
+            max_uploads: opts.max_uploads.max(1),
             running: crate::running::Running::new(stop_tx, task),
         })
     }
@@ -189,6 +194,13 @@ impl Gateway {
     /// that nothing of them is still being written or aborted upstream.
     pub fn requests_finished(&self) -> u64 {
         self.finished.load(Ordering::SeqCst)
+    }
+
+    /// How many uploads hold one of the `max_uploads` slots now: verified and being received or
+    /// sent upstream. Past `max_uploads`, further uploads are answered `503 SlowDown`.
+    pub fn uploads_in_flight(&self) -> usize {
+        self.max_uploads
+            .saturating_sub(self.permits.available_permits())
     }
 
     /// Stops accepting; uploads in flight are dropped (and their multipart uploads aborted only
