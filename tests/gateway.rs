@@ -216,14 +216,29 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
 /// Waits until the gateway has finished with `n` requests (its clean-up upstream included), at
 /// most 40 s: longer than the 30 s the uploader lets parts in flight settle before an abort.
 async fn finished(g: &Gateway, n: u64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    while g.requests_finished() < n {
+    until(
+        40,
+        || g.requests_finished() >= n,
+        || {
+            format!(
+                "the gateway finished {} of {n} requests",
+                g.requests_finished()
+            )
+        },
+    )
+    .await
+}
+
+/// Polls `done` until it holds, at most `secs`; past that, fails with `what` went wrong.
+async fn until(secs: u64, done: impl Fn() -> bool, what: impl Fn() -> String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !done() {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the gateway finished {} of {n} requests in 40 s",
-            g.requests_finished()
+            "{} (waited {secs} s)",
+            what()
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -292,14 +307,12 @@ async fn past_max_uploads_the_gateway_answers_slow_down() {
     });
     // Wait until the gateway has admitted it, not for a fixed time that a loaded machine may
     // exceed.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while g.uploads_in_flight() < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first upload was never admitted"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(
+        30,
+        || g.uploads_in_flight() >= 1,
+        || "the first upload was never admitted".into(),
+    )
+    .await;
     assert_eq!(g.uploads_in_flight(), 1, "the one slot is held");
     let second = t.key("gw/second.bin");
     let other = signed_for(&g, &t, &second, Validity::default());
@@ -308,14 +321,12 @@ async fn past_max_uploads_the_gateway_answers_slow_down() {
     assert!(resp.text().await.unwrap().contains("SlowDown"));
     // The client that holds the slot goes away: the slot is free again.
     holder.abort();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while g.uploads_in_flight() > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "a client that left still holds its slot"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(
+        30,
+        || g.uploads_in_flight() == 0,
+        || "a client that left still holds its slot".into(),
+    )
+    .await;
     let resp = like_the_runner(reqwest::Method::PUT, &other, data(100, 1)).await;
     assert_eq!(
         resp.status().as_u16(),
