@@ -282,6 +282,14 @@ async fn assert_no_uploads_left(t: &TestTarget, key: &str) {
 async fn past_max_uploads_the_gateway_answers_slow_down() {
     let t = TestTarget::start().await.unwrap();
     let g = gateway(&t, 1 << 30, 1).await;
+    // Its Debug output shows its state, the verifying and upstream credentials among it: the
+    // access key id, never the secret.
+    let debug = format!("{g:?}");
+    assert!(debug.contains(&t.access_key), "the state is shown");
+    assert!(
+        !debug.contains(&t.secret_key),
+        "no secret in the gateway's Debug output"
+    );
     let host = g.endpoint.trim_start_matches("http://").to_owned();
     let key = t.key("gw/slow.bin");
     let url = signed_for(&g, &t, &key, Validity::default());

@@ -77,18 +77,18 @@ pub struct GatewayOptions {
 pub struct Gateway {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
-    finished: Arc<AtomicU64>,
-    permits: Arc<Semaphore>,
-    max_uploads: usize,
+    state: Arc<State>,
     running: crate::running::Running,
 }
 
+#[derive(Debug)]
 struct State {
     verifier: Verifier,
     upstream: Upstream,
+    /// `max_uploads` slots (at least one); see [`Gateway::uploads_in_flight`].
     permits: Arc<Semaphore>,
     /// Requests whose handling has ended, clean-up included: see [`Gateway::requests_finished`].
-    finished: Arc<AtomicU64>,
+    finished: AtomicU64,
     opts: GatewayOptions,
 }
 
@@ -149,7 +149,7 @@ impl Gateway {
                 max_object_size: opts.max_object_size,
             },
             permits: Arc::new(Semaphore::new(opts.max_uploads.max(1))),
-            finished: Arc::new(AtomicU64::new(0)),
+            finished: AtomicU64::new(0),
             opts: opts.clone(),
         });
         let listener = TcpListener::bind(opts.addr)
@@ -157,9 +157,9 @@ impl Gateway {
             .with_context(|| format!("cannot listen on {}: is the port in use?", opts.addr))?;
         let local = listener.local_addr()?;
         let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
-        let finished = Arc::clone(&state.finished);
-        let permits = Arc::clone(&state.permits);
+        let serving = Arc::clone(&state);
         let task = tokio::spawn(async move {
+            let state = serving;
             let http = ConnBuilder::new(TokioExecutor::new());
             loop {
                 tokio::select! {
@@ -181,9 +181,7 @@ impl Gateway {
         });
         Ok(Gateway {
             endpoint: format!("http://{local}"),
-            finished,
-            permits,
-            max_uploads: opts.max_uploads.max(1),
+            state,
             running: crate::running::Running::new(stop_tx, task),
         })
     }
@@ -193,14 +191,17 @@ impl Gateway {
     /// that will not complete) has ended. A caller that sent N requests and sees N here knows
     /// that nothing of them is still being written or aborted upstream.
     pub fn requests_finished(&self) -> u64 {
-        self.finished.load(Ordering::SeqCst)
+        self.state.finished.load(Ordering::SeqCst)
     }
 
     /// How many uploads hold one of the `max_uploads` slots now: verified and being received or
     /// sent upstream. Past `max_uploads`, further uploads are answered `503 SlowDown`.
     pub fn uploads_in_flight(&self) -> usize {
-        self.max_uploads
-            .saturating_sub(self.permits.available_permits())
+        self.state
+            .opts
+            .max_uploads
+            .max(1)
+            .saturating_sub(self.state.permits.available_permits())
     }
 
     /// Stops accepting; uploads in flight are dropped (and their multipart uploads aborted only
