@@ -8,26 +8,30 @@
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use signpost::gateway::{Gateway, GatewayOptions};
 use signpost_presign::{Endpoint, PresignRequest, Presigner, S3Operation, Validity};
+use signpost_serve::gateway::{Gateway, GatewayOptions};
 use signpost_tests::{TestTarget, raw};
 use signpost_upload::{RunnerJobCustomUpload, Uploader};
 
 const MIB: u64 = 1 << 20;
 
 async fn gateway(t: &TestTarget, max_object_size: u64, max_uploads: usize) -> Gateway {
+    let mut limits = signpost_serve::Limits::default();
+    limits.body_timeout = Duration::from_secs(5);
     Gateway::start(GatewayOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        upstream: std::sync::Arc::new(signpost_presign::Presigner::new(
-            t.credentials(),
-            Endpoint::custom(&t.endpoint, &t.region).unwrap(),
-        )),
-        verify_credentials: t.credentials(),
         max_object_size,
         max_uploads,
         part_size: 5 * MIB,
         read_timeout: Duration::from_secs(600),
-        idle_timeout: Duration::from_secs(5),
+        limits,
+        ..GatewayOptions::new(
+            "127.0.0.1:0".parse().unwrap(),
+            std::sync::Arc::new(signpost_presign::Presigner::new(
+                t.credentials(),
+                Endpoint::custom(&t.endpoint, &t.region).unwrap(),
+            )),
+            t.credentials(),
+        )
     })
     .await
     .unwrap()

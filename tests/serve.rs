@@ -6,8 +6,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use signpost::server::{CorsOrigins, EmbeddedServer, ServeOptions};
 use signpost_presign::{Credentials, Endpoint, PostForm, PresignRequest, Presigner};
+use signpost_serve::server::{CorsOrigins, EmbeddedServer, ServeOptions};
 use signpost_tests::raw;
 
 const AK: &str = "serve-test";
@@ -15,13 +15,9 @@ const SK: &str = "serve-test-secret";
 
 async fn server(cors: CorsOrigins) -> (EmbeddedServer, Presigner) {
     let s = EmbeddedServer::start(ServeOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data: None,
         buckets: vec!["web".into()],
-        access_key: AK.into(),
-        secret_key: SK.into(),
         cors,
-        s3s_post_forms: false,
+        ..ServeOptions::new("127.0.0.1:0".parse().unwrap(), AK, SK)
     })
     .await
     .unwrap();

@@ -83,8 +83,11 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter(match cli.command {
             Command::Roundtrip(_) => "error",
+            // The receivers' access log: one line per request.
+            Command::Serve(_) | Command::Gateway(_) => "warn,signpost_serve=info",
             _ => "warn",
         }))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let rt = match tokio::runtime::Runtime::new() {

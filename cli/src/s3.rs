@@ -7,31 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use signpost_presign::{PresignRequest, PresignedRequest, Presigner, S3Operation, Validity};
-use signpost_upload::ErrorResponse;
 
-/// A response: status and body text.
-#[derive(Debug)]
-pub struct Reply {
-    /// HTTP status.
-    pub status: u16,
-    /// Body (S3 answers here are small).
-    pub body: String,
-}
-
-impl Reply {
-    /// `HTTP 404 NoSuchBucket: …` for messages.
-    pub fn describe(&self) -> String {
-        match ErrorResponse::parse(&self.body) {
-            Some(e) => format!("HTTP {} {e}", self.status),
-            None => format!("HTTP {}", self.status),
-        }
-    }
-
-    /// A 4xx with an S3 error document: what a refusal looks like.
-    pub fn is_s3_refusal(&self) -> bool {
-        (400..500).contains(&self.status) && ErrorResponse::parse(&self.body).is_some()
-    }
-}
+pub use signpost_serve::client::Reply;
 
 /// Sends a presigned request with its signed headers and an optional body.
 pub async fn send(
@@ -39,24 +16,7 @@ pub async fn send(
     req: &PresignedRequest,
     body: Option<Vec<u8>>,
 ) -> Result<Reply> {
-    let mut rb = client.request(req.method().clone(), req.url().as_str());
-    for (k, v) in req.headers().iter() {
-        rb = rb.header(k, v);
-    }
-    if let Some(b) = body {
-        rb = rb.body(b);
-    }
-    let resp = rb
-        .send()
-        .await
-        .with_context(|| format!("{} request to {} failed", req.method(), host(req.url())))?;
-    let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap_or_default();
-    Ok(Reply { status, body })
-}
-
-fn host(url: &str) -> String {
-    url.split('/').nth(2).unwrap_or(url).to_owned()
+    Ok(signpost_serve::client::send(client, req, body).await?)
 }
 
 /// Makes sure `bucket` exists: HeadBucket, and CreateBucket when it answers 404.
@@ -89,18 +49,7 @@ pub async fn create_multipart(
     key: &str,
     content_type: Option<&str>,
 ) -> Result<String> {
-    let mut req = PresignRequest::create_multipart_upload(bucket, key);
-    if let Some(ct) = content_type {
-        req = req.content_type(ct);
-    }
-    let r = send(client, &p.presign(&req)?, None).await?;
-    if r.status != 200 {
-        bail!(
-            "CreateMultipartUpload for {bucket}/{key} failed: {}",
-            r.describe()
-        );
-    }
-    Ok(signpost_presign::parse_initiate_response(&r.body)?)
+    Ok(signpost_serve::client::create_multipart(client, p, bucket, key, content_type).await?)
 }
 
 /// GETs an object through a presigned URL and returns its length and SHA-256, streaming.

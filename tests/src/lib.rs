@@ -8,8 +8,8 @@ pub mod proxy;
 pub mod raw;
 pub mod tls;
 
-use signpost::server::{EmbeddedServer, ServeOptions};
 use signpost_presign::{Credentials, Endpoint, Presigner};
+use signpost_serve::server::{EmbeddedServer, ServeOptions};
 
 /// The `signpost` binary, built once per test process. Cargo only tells the `signpost` package's
 /// own tests where its binary is, so this workspace-level suite builds it (same profile).
@@ -140,13 +140,13 @@ impl TestTarget {
         let access_key = format!("test{}", fastrand::u32(..));
         let secret_key: String = (0..40).map(|_| fastrand::alphanumeric()).collect();
         let server = EmbeddedServer::start(ServeOptions {
-            addr: "127.0.0.1:0".parse()?,
-            data: None,
             buckets: vec![bucket.clone()],
-            access_key: access_key.clone(),
-            secret_key: secret_key.clone().into(),
-            cors: signpost::server::CorsOrigins::Loopback,
             s3s_post_forms,
+            ..ServeOptions::new(
+                "127.0.0.1:0".parse()?,
+                access_key.clone(),
+                secret_key.clone(),
+            )
         })
         .await?;
         Ok(TestTarget {

@@ -103,6 +103,7 @@ pub(crate) fn explain(
         Some(
             "PermanentRedirect"
                 | "AuthorizationHeaderMalformed"
+                | "AuthorizationQueryParametersError"
                 | "IllegalLocationConstraintException"
         )
     );

@@ -145,6 +145,11 @@ impl ErrorResponse {
         x.push_str("</Code><Message>");
         x.push_str(&esc(&self.message));
         x.push_str("</Message>");
+        if let Some(region) = &self.region {
+            x.push_str("<Region>");
+            x.push_str(&esc(region));
+            x.push_str("</Region>");
+        }
         if let Some(id) = &self.request_id {
             x.push_str("<RequestId>");
             x.push_str(&esc(id));

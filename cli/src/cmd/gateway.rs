@@ -7,13 +7,15 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use signpost::config::S3Args;
-use signpost::gateway::{Gateway, GatewayOptions};
 use signpost_presign::Credentials;
+use signpost_serve::gateway::{Gateway, GatewayOptions};
 use signpost_wire::Secret;
+
+use super::receiver::{LimitArgs, banner, shutdown_signal};
 
 #[derive(Args)]
 pub struct GatewayArgs {
-    /// Address to listen on (put a reverse proxy in front for TLS).
+    /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:9100")]
     addr: SocketAddr,
     /// Access key the job server signs gateway URLs with (default: the upstream credentials').
@@ -25,9 +27,16 @@ pub struct GatewayArgs {
     /// The largest object accepted.
     #[arg(long, value_parser = super::size, default_value = "50GiB")]
     max_object_size: u64,
-    /// Uploads at once; more are answered 503 SlowDown.
-    #[arg(long, default_value_t = 16)]
+    /// Uploads at once, whatever their size; more are answered 503 SlowDown.
+    #[arg(long, default_value_t = 1024)]
     max_uploads: usize,
+    /// Uploads at once to one bucket and key; more are answered 503 SlowDown.
+    #[arg(long, default_value_t = 4)]
+    max_uploads_per_key: usize,
+    /// Memory all uploads in flight may hold: each counts its length, or two parts when larger
+    /// or unknown; past it, 503 SlowDown.
+    #[arg(long, value_parser = super::size, default_value = "512MiB")]
+    max_memory: u64,
     /// Bytes per upstream part, and the largest body stored with one PUT. About two parts are
     /// held in memory per upload.
     #[arg(long, value_parser = super::size, default_value = "16MiB")]
@@ -35,9 +44,8 @@ pub struct GatewayArgs {
     /// The longest a whole upload may take, in seconds.
     #[arg(long, default_value_t = 6 * 3600)]
     read_timeout: u64,
-    /// The longest a client may send nothing, in seconds.
-    #[arg(long, default_value_t = 120)]
-    idle_timeout: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
@@ -66,30 +74,40 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
         ),
     };
     let gateway = Gateway::start(GatewayOptions {
-        addr: a.addr,
-        upstream,
-        verify_credentials: verify_credentials.clone(),
+        upstream_ca: s3.ca_certificates()?,
         max_object_size: a.max_object_size,
         max_uploads: a.max_uploads,
+        max_uploads_per_key: a.max_uploads_per_key,
+        max_memory: a.max_memory,
         part_size: a.part_size,
         read_timeout: Duration::from_secs(a.read_timeout),
-        idle_timeout: Duration::from_secs(a.idle_timeout),
+        limits: a.limits.limits(),
+        tls: a.limits.tls(),
+        ..GatewayOptions::new(a.addr, upstream, verify_credentials.clone())
     })
     .await?;
-    println!("signpost gateway listening");
-    println!("  address:    {}", gateway.endpoint);
-    println!("  upstream:   {endpoint} (region {region})");
-    println!(
-        "  verifies:   URLs signed by {} for region {}",
-        verify_credentials.access_key_id(),
-        region
-    );
-    println!(
-        "  limits:     {} bytes per object, {} uploads at once, {} byte parts",
-        a.max_object_size, a.max_uploads, a.part_size
-    );
-    println!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c().await?;
+    banner(&[
+        "signpost gateway listening".to_owned(),
+        format!("  address:    {}", gateway.endpoint),
+        format!("  upstream:   {endpoint} (region {region})"),
+        format!(
+            "  verifies:   URLs signed by {} for region {}",
+            verify_credentials.access_key_id(),
+            region
+        ),
+        format!(
+            "  uploads:    {} bytes per object, {} at once ({} per key) within {} bytes of memory, {} byte parts",
+            a.max_object_size, a.max_uploads, a.max_uploads_per_key, a.max_memory, a.part_size
+        ),
+        format!("  limits:     {}", a.limits.describe()),
+        format!(
+            "  health:     {0}/healthz, {0}/readyz, metrics at {0}/metrics",
+            gateway.endpoint
+        ),
+        "Ctrl-C or SIGTERM drains and stops it.".to_owned(),
+    ]);
+    let signal = shutdown_signal().await?;
+    tracing::info!(signal, "draining");
     gateway.stop().await;
     Ok(ExitCode::SUCCESS)
 }

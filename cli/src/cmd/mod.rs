@@ -3,6 +3,7 @@
 pub mod gateway;
 pub mod inspect;
 pub mod presign;
+pub mod receiver;
 pub mod roundtrip;
 pub mod serve;
 pub mod upload;

@@ -1,4 +1,5 @@
-//! `signpost serve`: the embedded S3 server, for local development without MinIO.
+//! `signpost serve`: the embedded S3 server, for local development without MinIO, and safe to
+//! expose: the receivers' limits, metrics, health and drain.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 use signpost::config::S3Args;
-use signpost::server::{CorsOrigins, EmbeddedServer, ServeOptions};
+use signpost_serve::server::{CorsOrigins, EmbeddedServer, ServeOptions};
+
+use super::receiver::{LimitArgs, banner, shutdown_signal};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -24,6 +27,8 @@ pub struct ServeArgs {
     /// (repeatable; `*` for any). Default: any loopback origin (localhost, 127.0.0.1, [::1]).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
@@ -37,35 +42,45 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
         ),
         _ => anyhow::bail!("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither"),
     };
+    let region = s3.region().await;
     let server = EmbeddedServer::start(ServeOptions {
-        addr: a.addr,
         data: a.data.clone(),
         buckets: a.buckets.clone(),
-        access_key: access_key.clone(),
-        secret_key,
+        region: region.clone(),
         cors: CorsOrigins::from_args(&a.cors_origins),
-        s3s_post_forms: false,
+        limits: a.limits.limits(),
+        tls: a.limits.tls(),
+        ..ServeOptions::new(a.addr, access_key.clone(), secret_key)
     })
     .await?;
-    println!("signpost S3 server listening");
-    println!("  endpoint:   {}", server.endpoint);
-    println!("  region:     any (sign for {})", s3.region().await);
-    println!("  access key: {access_key}");
-    println!("  secret key: from {from}");
-    println!("  data:       {}", server.data_dir.display());
-    println!(
-        "  CORS:       {}",
-        match CorsOrigins::from_args(&a.cors_origins) {
-            CorsOrigins::Loopback => "loopback origins (--cors-origin to change)".to_owned(),
-            CorsOrigins::Any => "any origin".to_owned(),
-            CorsOrigins::List(l) => l.join(", "),
-        }
-    );
+    let mut lines = vec![
+        "signpost S3 server listening".to_owned(),
+        format!("  endpoint:   {}", server.endpoint),
+        format!("  region:     {region} (requests signed for another are refused)"),
+        format!("  access key: {access_key}"),
+        format!("  secret key: from {from}"),
+        format!("  data:       {}", server.data_dir.display()),
+        format!(
+            "  CORS:       {}",
+            match CorsOrigins::from_args(&a.cors_origins) {
+                CorsOrigins::Loopback => "loopback origins (--cors-origin to change)".to_owned(),
+                CorsOrigins::Any => "any origin".to_owned(),
+                CorsOrigins::List(l) => l.join(", "),
+            }
+        ),
+        format!("  limits:     {}", a.limits.describe()),
+        format!(
+            "  health:     {0}/healthz, {0}/readyz, metrics at {0}/metrics",
+            server.endpoint
+        ),
+    ];
     if !a.buckets.is_empty() {
-        println!("  buckets:    {}", a.buckets.join(", "));
+        lines.push(format!("  buckets:    {}", a.buckets.join(", ")));
     }
-    println!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c().await?;
+    lines.push("Ctrl-C or SIGTERM drains and stops it.".to_owned());
+    banner(&lines);
+    let signal = shutdown_signal().await?;
+    tracing::info!(signal, "draining");
     server.stop().await;
     Ok(ExitCode::SUCCESS)
 }

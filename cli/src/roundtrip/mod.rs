@@ -13,7 +13,7 @@ use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, Uploader}
 use time::OffsetDateTime;
 
 use crate::s3;
-use crate::server::{EmbeddedServer, ServeOptions};
+use signpost_serve::server::{EmbeddedServer, ServeOptions};
 
 mod refusals;
 mod uploads;
@@ -240,13 +240,9 @@ pub async fn run(opts: &RoundtripOptions) -> Result<Report> {
             let ak = format!("signpost{}", fastrand::u32(..));
             let sk: String = (0..40).map(|_| fastrand::alphanumeric()).collect();
             let server = EmbeddedServer::start(ServeOptions {
-                addr: "127.0.0.1:0".parse()?,
-                data: None,
                 buckets: vec![opts.bucket.clone()],
-                access_key: ak.clone(),
-                secret_key: sk.clone().into(),
-                cors: crate::server::CorsOrigins::Loopback,
-                s3s_post_forms: false,
+                region: opts.region.clone(),
+                ..ServeOptions::new("127.0.0.1:0".parse()?, ak.clone(), sk.clone())
             })
             .await?;
             let url = server.endpoint.clone();

@@ -12,23 +12,19 @@
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html>.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::TryStreamExt;
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use s3s::service::S3Service;
-use signpost_presign::{Credentials, PresignRequest, Presigner, Verifier};
-use signpost_wire::CredentialScope;
-use signpost_wire::s3_xml::ErrorResponse;
+use signpost_presign::{PresignRequest, Presigner, Verifier};
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 
-/// Limits on what precedes the file: S3 refuses form fields over 20 KB in all; this is looser,
-/// and bounded.
-const MAX_FIELD: usize = 64 * 1024;
-const MAX_FIELDS_TOTAL: usize = 1024 * 1024;
+use super::own;
+use crate::Limits;
+use crate::core::form::{self, FormError};
+use crate::core::{Body, RequestBody};
 
 /// Form fields S3 turns into the object's headers.
 const OBJECT_HEADERS: [&str; 6] = [
@@ -43,55 +39,52 @@ const OBJECT_HEADERS: [&str; 6] = [
 /// What the POST handler needs from the server.
 pub struct PostContext {
     pub service: S3Service,
-    pub credentials: Credentials,
-    /// Signs the server's own PUT of the stored file.
-    pub presigner: Presigner,
-    /// `127.0.0.1:PORT`, the Host the own PUT is signed for.
-    pub host: String,
+    /// Checks the form: the server's credentials and region.
+    pub verifier: Verifier,
+    /// The listener's `127.0.0.1:PORT` and a presigner for it, which signs the server's own PUT
+    /// of the stored file (set once the listener is bound).
+    pub bound: Arc<OnceLock<(String, Presigner)>>,
     /// Where files are spooled (the data directory).
     pub spool: PathBuf,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for PostContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostContext")
-            .field("host", &self.host)
+            .field("spool", &self.spool)
             .finish_non_exhaustive()
     }
 }
 
-/// An S3 error answer.
-pub fn error(status: u16, code: &str, message: &str) -> Response<s3s::Body> {
-    let mut r = Response::new(s3s::Body::from(ErrorResponse::new(code, message).to_xml()));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/xml"),
-    );
+fn refused(e: &signpost_presign::VerifyError) -> Response<Body> {
+    let mut r = crate::core::answer::refused(e);
+    r.extensions_mut()
+        .insert(crate::core::S3Code(e.s3_code().to_owned()));
     r
 }
 
-fn refused(e: &signpost_presign::VerifyError) -> Response<s3s::Body> {
-    error(e.status(), e.s3_code(), &e.to_string())
+fn form_refused(e: &FormError) -> Response<Body> {
+    let (status, code) = e.s3_code();
+    own(status, code, &e.to_string())
 }
 
-/// Is this request a POST form to a bucket?
-pub fn is_form(req: &Request<Incoming>) -> bool {
-    req.method() == hyper::Method::POST
-        && req.uri().query().is_none()
-        && req
-            .headers()
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
+fn spool_failed(e: std::io::Error) -> Response<Body> {
+    tracing::warn!(error = %e, "spooling a POST upload failed");
+    own(
+        500,
+        "InternalError",
+        "the server could not spool the upload",
+    )
 }
 
 fn xml_escape(s: &str) -> String {
     quick_xml::escape::escape(s).into_owned()
 }
 
-/// Handles one POST form.
-pub async fn handle(ctx: Arc<PostContext>, req: Request<Incoming>) -> Response<s3s::Body> {
+/// Handles one POST form (any query: S3 reads a form to a bucket as POST Object whatever else
+/// the URL says).
+pub async fn handle(ctx: Arc<PostContext>, req: Request<RequestBody>) -> Response<Body> {
     match receive(&ctx, req).await {
         Ok(r) | Err(r) => r,
     }
@@ -99,141 +92,102 @@ pub async fn handle(ctx: Arc<PostContext>, req: Request<Incoming>) -> Response<s
 
 async fn receive(
     ctx: &PostContext,
-    req: Request<Incoming>,
-) -> Result<Response<s3s::Body>, Response<s3s::Body>> {
+    req: Request<RequestBody>,
+) -> Result<Response<Body>, Response<Body>> {
     let bucket = req.uri().path().trim_matches('/').to_owned();
     if bucket.is_empty() || bucket.contains('/') {
-        return Err(error(
+        return Err(own(
             400,
             "InvalidArgument",
             "POST a form to a bucket: /BUCKET",
         ));
     }
+    let Some((local, presigner)) = ctx.bound.get() else {
+        return Err(own(503, "ServiceUnavailable", "the server is starting"));
+    };
     let host = req
         .headers()
         .get(hyper::header::HOST)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or(&ctx.host)
+        .unwrap_or(local)
         .to_owned();
     let boundary = req
         .headers()
         .get(hyper::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| multer::parse_boundary(v).ok())
+        .and_then(form::boundary)
         .ok_or_else(|| {
-            error(
+            own(
                 400,
                 "MalformedPOSTRequest",
                 "the multipart boundary is missing",
             )
         })?;
-    let stream = req.into_body().into_data_stream();
-    let mut form = multer::Multipart::new(stream, boundary);
-    let malformed = |e: multer::Error| {
-        error(
-            400,
-            "MalformedPOSTRequest",
-            &format!("the body of your POST request is not well-formed multipart/form-data: {e}"),
-        )
-    };
-
-    // The fields, up to the file.
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut total = 0usize;
-    let (mut file, file_name) = loop {
-        let Some(mut field) = form.next_field().await.map_err(malformed)? else {
-            return Err(error(
-                400,
-                "InvalidArgument",
-                "POST requires exactly one file upload per request",
-            ));
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if name.eq_ignore_ascii_case("file") {
-            let file_name = field.file_name().unwrap_or_default().to_owned();
-            break (field, file_name);
-        }
-        let mut value = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            value.extend_from_slice(&chunk);
-            total += chunk.len();
-            if value.len() > MAX_FIELD || total > MAX_FIELDS_TOTAL {
-                return Err(error(
-                    400,
-                    "MaxPostPreDataLengthExceeded",
-                    "your POST request fields preceding the upload file were too large",
-                ));
-            }
-        }
-        fields.push((name, String::from_utf8_lossy(&value).into_owned()));
-    };
+    // The fields, up to the file, within the form limits: nothing is looked at before.
+    let form = form::read_until_file(
+        req.into_body(),
+        boundary,
+        ctx.limits.form_bytes,
+        ctx.limits.form_fields,
+    )
+    .await
+    .map_err(|e| form_refused(&e))?;
+    let mut fields = form.fields;
+    let mut file = form.file;
     // As S3 does, before the policy is checked: the key may name the uploaded file.
     for (k, v) in &mut fields {
         if k.eq_ignore_ascii_case("key") {
-            *v = v.replace("${filename}", &file_name);
+            *v = v.replace("${filename}", &file.file_name);
         }
     }
 
-    // Authenticated and authorised by the form itself. Like the rest of the embedded server
-    // (s3s checks no region), any region in the credential scope is accepted.
-    let region = fields
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-credential"))
-        .and_then(|(_, v)| CredentialScope::parse(v).ok())
-        .map_or_else(|| "us-east-1".to_owned(), |s| s.region);
-    let verifier = Verifier::new(ctx.credentials.clone(), region);
+    // Authenticated and authorised by the form itself, for the server's region.
     let url = format!("http://{host}/{bucket}");
-    let verified = verifier
+    let verified = ctx
+        .verifier
         .verify_post(
             &url,
             fields.iter().map(|(a, b)| (a.as_str(), b.as_str())),
             OffsetDateTime::now_utc(),
         )
         .map_err(|e| refused(&e))?;
+    crate::keys::check_file_key(&verified.key).map_err(|e| {
+        let (status, code) = e.s3_code();
+        own(status, code, &e.to_string())
+    })?;
 
     // The file, spooled to disk as it arrives, held to content-length-range.
     let spooled = tempfile::Builder::new()
         .prefix(".signpost-post-")
         .suffix(".tmp")
         .tempfile_in(&ctx.spool)
-        .map_err(|e| {
-            error(
-                500,
-                "InternalError",
-                &format!("cannot spool the upload: {e}"),
-            )
-        })?;
-    let mut out = tokio::fs::File::from_std(spooled.reopen().map_err(|e| {
-        error(
-            500,
-            "InternalError",
-            &format!("cannot spool the upload: {e}"),
-        )
-    })?);
+        .map_err(spool_failed)?;
+    let mut out = tokio::fs::File::from_std(spooled.reopen().map_err(spool_failed)?);
     let mut received = 0u64;
-    while let Some(chunk) = file.chunk().await.map_err(malformed)? {
+    while let Some(chunk) = file.chunk().await.map_err(|e| form_refused(&e))? {
         received += chunk.len() as u64;
         verified
             .body
             .check_progress(received)
             .map_err(|e| refused(&e))?;
-        out.write_all(&chunk).await.map_err(|e| {
-            error(
-                500,
-                "InternalError",
-                &format!("cannot spool the upload: {e}"),
-            )
-        })?;
+        out.write_all(&chunk).await.map_err(spool_failed)?;
     }
-    out.flush()
-        .await
-        .map_err(|e| error(500, "InternalError", &e.to_string()))?;
+    out.flush().await.map_err(spool_failed)?;
     verified
         .body
         .check_complete(received, None)
         .map_err(|e| refused(&e))?;
 
-    let etag = store(ctx, &bucket, &verified, spooled.path().to_owned(), received).await?;
+    let etag = store(
+        ctx,
+        local,
+        presigner,
+        &bucket,
+        &verified,
+        spooled.path().to_owned(),
+        received,
+    )
+    .await?;
     drop(spooled);
     Ok(answer(&verified, &host, &bucket, &etag))
 }
@@ -241,11 +195,13 @@ async fn receive(
 /// Stores the spooled file as `bucket/key` through s3s-fs, with a PUT the server signs itself.
 async fn store(
     ctx: &PostContext,
+    local: &str,
+    presigner: &Presigner,
     bucket: &str,
     form: &signpost_presign::VerifiedForm,
     path: PathBuf,
     len: u64,
-) -> Result<String, Response<s3s::Body>> {
+) -> Result<String, Response<Body>> {
     let mut put = PresignRequest::put_object(bucket, &*form.key);
     for (k, v) in &form.fields {
         let lower = k.to_ascii_lowercase();
@@ -253,37 +209,38 @@ async fn store(
             put = put.header(k, v);
         }
     }
-    let signed = ctx
-        .presigner
+    let signed = presigner
         .presign(&put)
-        .map_err(|e| error(400, "InvalidArgument", &e.to_string()))?;
+        .map_err(|e| own(400, "InvalidArgument", &e.to_string()))?;
     let target = signed
         .url()
         .as_str()
-        .split_once(&ctx.host)
+        .split_once(local)
         .map_or("/", |(_, t)| t)
         .to_owned();
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| error(500, "InternalError", &e.to_string()))?;
+    let file = tokio::fs::File::open(&path).await.map_err(spool_failed)?;
     let frames = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
         .map_ok(hyper::body::Frame::data);
     let body = http_body_util::StreamBody::new(frames);
     let mut request = Request::builder()
         .method(hyper::Method::PUT)
         .uri(target)
-        .header(hyper::header::HOST, &ctx.host)
+        .header(hyper::header::HOST, local)
         .header(hyper::header::CONTENT_LENGTH, len);
     for (k, v) in signed.headers().iter() {
         request = request.header(k, v);
     }
-    let request = request
-        .body(body)
-        .map_err(|e| error(500, "InternalError", &e.to_string()))?;
+    let request = request.body(body).map_err(|_| {
+        own(
+            500,
+            "InternalError",
+            "the server could not store the upload",
+        )
+    })?;
     let mut service = ctx.service.clone();
     let response = tower::Service::call(&mut service, request)
         .await
-        .map_err(|_| error(500, "InternalError", "storing the upload failed"))?;
+        .map_err(|_| own(500, "InternalError", "storing the upload failed"))?;
     if response.status() != StatusCode::OK {
         return Err(response);
     }
@@ -301,7 +258,7 @@ fn answer(
     host: &str,
     bucket: &str,
     etag: &str,
-) -> Response<s3s::Body> {
+) -> Response<Body> {
     let mut key_path = String::new();
     for seg in form.key.split('/') {
         if !key_path.is_empty() || form.key.starts_with('/') {
@@ -322,7 +279,7 @@ fn answer(
             .append_pair("bucket", bucket)
             .append_pair("key", &form.key)
             .append_pair("etag", etag);
-        let mut r = Response::new(s3s::Body::empty());
+        let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::SEE_OTHER;
         if let Ok(v) = to.as_str().parse() {
             r.headers_mut().insert(hyper::header::LOCATION, v);
@@ -330,10 +287,10 @@ fn answer(
         return r;
     } else {
         match form.field("success_action_status") {
-            Some("200") => (StatusCode::OK, s3s::Body::empty()),
+            Some("200") => (StatusCode::OK, Body::empty()),
             Some("201") => (
                 StatusCode::CREATED,
-                s3s::Body::from(format!(
+                Body::from(format!(
                     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse><Location>{}</Location><Bucket>{}</Bucket><Key>{}</Key><ETag>{}</ETag></PostResponse>",
                     xml_escape(&location),
                     xml_escape(bucket),
@@ -341,7 +298,7 @@ fn answer(
                     xml_escape(etag)
                 )),
             ),
-            _ => (StatusCode::NO_CONTENT, s3s::Body::empty()),
+            _ => (StatusCode::NO_CONTENT, Body::empty()),
         }
     };
     let mut r = Response::new(body);

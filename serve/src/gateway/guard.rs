@@ -1,12 +1,10 @@
-//! The request body as the gateway reads it: counted, held to the object size limit and to what
-//! the verified request promised (its Content-Length, its Content-MD5), and abandoned when the
-//! client goes quiet. A failure is an I/O error carrying the S3 refusal, so that the upstream
-//! upload stops (and is aborted) and the client hears S3's code.
+//! The request body as the gateway reads it: counted, and held to the object size limit and to
+//! what the verified request promised (its Content-Length, its Content-MD5). (A client that
+//! goes quiet is the core's body timeout.) A failure is an I/O error carrying the S3 refusal, so
+//! that the upstream upload stops (and is aborted) and the client hears S3's code.
 
-use std::future::Future as _;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-use std::time::Duration;
+use std::task::{Context, Poll};
 
 use md5::{Digest, Md5};
 use signpost_presign::{BodyRules, VerifyError};
@@ -24,9 +22,6 @@ pub enum BodyRefusal {
         /// The limit.
         limit: u64,
     },
-    /// Nothing arrived for the idle timeout.
-    #[error("no data arrived for {} s: the upload was abandoned", .0.as_secs())]
-    Idle(Duration),
 }
 
 impl BodyRefusal {
@@ -35,7 +30,6 @@ impl BodyRefusal {
         match self {
             BodyRefusal::Rule(e) => e.s3_code(),
             BodyRefusal::TooLarge { .. } => "EntityTooLarge",
-            BodyRefusal::Idle(_) => "RequestTimeout",
         }
     }
 
@@ -44,7 +38,6 @@ impl BodyRefusal {
         match self {
             BodyRefusal::Rule(e) => e.status(),
             BodyRefusal::TooLarge { .. } => 400,
-            BodyRefusal::Idle(_) => 400,
         }
     }
 }
@@ -74,14 +67,12 @@ pub struct Guard<R> {
     limit: u64,
     rules: BodyRules,
     md5: Option<Md5>,
-    idle: Duration,
-    timer: Pin<Box<tokio::time::Sleep>>,
 }
 
 impl<R> Guard<R> {
     /// Wraps `inner`: at most `limit` bytes, `rules` of the verified request (checked as bytes
-    /// arrive, and at the end with the body's MD5), `idle` the longest silence.
-    pub fn new(inner: R, limit: u64, rules: BodyRules, idle: Duration) -> Self {
+    /// arrive, and at the end with the body's MD5).
+    pub fn new(inner: R, limit: u64, rules: BodyRules) -> Self {
         let md5 = rules.content_md5.map(|_| Md5::new());
         Guard {
             inner,
@@ -89,14 +80,7 @@ impl<R> Guard<R> {
             limit,
             rules,
             md5,
-            idle,
-            timer: Box::pin(tokio::time::sleep(idle)),
         }
-    }
-
-    /// Bytes read so far.
-    pub fn received(&self) -> u64 {
-        self.received
     }
 }
 
@@ -113,16 +97,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for Guard<R> {
         let this = &mut *self;
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Pending => {
-                ready!(this.timer.as_mut().poll(cx));
-                return refuse(BodyRefusal::Idle(this.idle));
-            }
+            Poll::Pending => return Poll::Pending,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Ready(Ok(())) => {}
         }
         let new = &buf.filled()[before..];
-        let deadline = tokio::time::Instant::now() + this.idle;
-        this.timer.as_mut().reset(deadline);
         this.received += new.len() as u64;
         if let Some(h) = &mut this.md5 {
             h.update(new);
@@ -155,7 +134,7 @@ mod tests {
     #[tokio::test]
     async fn limits_and_digest_are_checked_as_bytes_pass() {
         let read = |data: &'static [u8], limit, rules| async move {
-            let mut g = Guard::new(data, limit, rules, Duration::from_secs(5));
+            let mut g = Guard::new(data, limit, rules);
             let mut out = Vec::new();
             g.read_to_end(&mut out).await.map(|_| out)
         };
@@ -177,14 +156,5 @@ mod tests {
         };
         let e = read(b"abc", 100, short).await.unwrap_err();
         assert_eq!(refusal_of(&e).unwrap().s3_code(), "IncompleteBody");
-    }
-
-    #[tokio::test]
-    async fn a_silent_client_is_abandoned() {
-        let (_keep, r) = tokio::io::duplex(16);
-        let mut g = Guard::new(r, 10, BodyRules::default(), Duration::from_millis(50));
-        let mut out = Vec::new();
-        let e = g.read_to_end(&mut out).await.unwrap_err();
-        assert_eq!(refusal_of(&e).unwrap().s3_code(), "RequestTimeout");
     }
 }

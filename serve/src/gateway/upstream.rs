@@ -19,7 +19,6 @@ pub struct Upstream {
     pub uploader: Uploader,
     pub client: reqwest::Client,
     pub part_size: u64,
-    pub max_object_size: u64,
 }
 
 /// Why storing failed.
@@ -31,9 +30,12 @@ pub enum StoreError {
     /// The upstream refused or failed.
     #[error(transparent)]
     Upload(#[from] UploadError),
-    /// Signing or starting the upload failed.
+    /// Signing the upstream requests failed.
     #[error(transparent)]
-    Setup(#[from] anyhow::Error),
+    Sign(#[from] signpost_presign::PresignError),
+    /// Starting the multipart upload failed.
+    #[error(transparent)]
+    Start(#[from] crate::client::CallError),
 }
 
 /// Up to `size` bytes: a full part, or all there is.
@@ -49,23 +51,22 @@ async fn read_part<R: AsyncRead + Unpin>(r: &mut R, size: usize) -> std::io::Res
 }
 
 impl Upstream {
-    /// Stores what `body` yields as `bucket`/`key`; returns the object's ETag.
+    /// Stores what `body` yields as `bucket`/`key`; returns the object's ETag. `max_size` is the
+    /// most the body can hold (its announced length, else the gateway's limit): a multipart
+    /// upload signs only the parts that many bytes can need.
     pub async fn store<R: AsyncRead + Unpin>(
         &self,
         bucket: &str,
         key: &str,
         content_type: Option<&str>,
+        max_size: u64,
         mut body: R,
     ) -> Result<Option<String>, StoreError> {
-        self.presigner
-            .refresh_credentials()
-            .await
-            .map_err(anyhow::Error::from)?;
+        self.presigner.refresh_credentials().await?;
         let first = read_part(&mut body, self.part_size as usize)
             .await
             .map_err(StoreError::Body)?;
-        let day =
-            Validity::expires_in(Duration::from_secs(24 * 3600)).map_err(anyhow::Error::from)?;
+        let day = Validity::expires_in(Duration::from_secs(24 * 3600))?;
         if (first.len() as u64) < self.part_size {
             let mut put = PresignRequest::put_object(bucket, key).validity(day);
             if let Some(ct) = content_type {
@@ -74,19 +75,22 @@ impl Upstream {
             let job = self
                 .presigner
                 .presign(&put)
-                .and_then(|p| p.to_descriptor())
-                .map_err(anyhow::Error::from)?;
+                .and_then(|p| p.to_descriptor())?;
             return Ok(self.uploader.upload_bytes(&job, first).await?.etag);
         }
-        let upload_id =
-            crate::s3::create_multipart(&self.client, &self.presigner, bucket, key, content_type)
-                .await?;
+        let upload_id = crate::client::create_multipart(
+            &self.client,
+            &self.presigner,
+            bucket,
+            key,
+            content_type,
+        )
+        .await?;
         let job = MultipartPlan::builder(bucket, key, upload_id)
             .part_size(self.part_size)
-            .max_object_size(self.max_object_size)
+            .max_object_size(max_size.max(self.part_size))
             .build()
-            .and_then(|plan| plan.presign(&self.presigner, day))
-            .map_err(anyhow::Error::from)?;
+            .and_then(|plan| plan.presign(&self.presigner, day))?;
         Ok(self
             .uploader
             .upload_stream_after(&job, first, body, None)
