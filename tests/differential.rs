@@ -3,22 +3,18 @@
 //! SIGNPOST_TEST_ENDPOINT). The Verifier may refuse what a server accepts (it is stricter where
 //! servers disagree), never accept what the server refuses: that fails the suite. A few
 //! mutations every server accepts are also required of the Verifier (it once refused them).
-//! The embedded server is started with s3s answering POST forms itself, so that its half of the
-//! comparison is not signpost's own Verifier (which `signpost serve` uses for forms).
+//! The embedded server is started with s3s judging presigned URLs and POST forms itself, so that
+//! its half of the comparison is not signpost's own Verifier (which `signpost serve` uses for
+//! both).
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sigv4::http_request::{
-    PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-    UriPathNormalizationMode, sign,
-};
-use aws_sigv4::sign::v4;
 use signpost_presign::{
     Credentials, Endpoint, PresignRequest, Presigner, Validity, Verifier, VerifyError,
 };
-use signpost_tests::{TestTarget, raw};
+use signpost_tests::{TestTarget, raw, sigv4};
 use time::OffsetDateTime;
 
 /// What is sent, and how the Verifier is asked about it.
@@ -54,53 +50,6 @@ fn hv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect()
-}
-
-/// A URL signed by aws-sigv4 exactly as given (no path normalisation, no re-encoding), for
-/// mutations signpost's own signer refuses to make.
-fn sigv4(
-    unsigned_url: &str,
-    headers: &[(&str, &str)],
-    (ak, sk): (&str, &str),
-    region: &str,
-    service: &str,
-    at: OffsetDateTime,
-    expires: u64,
-) -> String {
-    let identity = aws_credential_types::Credentials::new(ak, sk, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(expires));
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(SystemTime::UNIX_EPOCH + Duration::from_secs(at.unix_timestamp() as u64))
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let signable = SignableRequest::new(
-        "PUT",
-        unsigned_url,
-        headers.iter().copied(),
-        SignableBody::UnsignedPayload,
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    let mut req = http::Request::builder()
-        .method("PUT")
-        .uri(unsigned_url)
-        .body(())
-        .unwrap();
-    for (k, v) in headers {
-        let name = http::HeaderName::from_bytes(k.as_bytes()).unwrap();
-        req.headers_mut().insert(name, v.parse().unwrap());
-    }
-    instructions.apply_to_request_http1x(&mut req);
-    req.uri().to_string()
 }
 
 const BODY: &[u8] = b"differential test body";

@@ -6,6 +6,7 @@
 
 pub mod proxy;
 pub mod raw;
+pub mod receiver;
 pub mod tls;
 
 use signpost_presign::{Credentials, Endpoint, Presigner};
@@ -73,6 +74,87 @@ pub fn dead_addr() -> &'static str {
     DEAD
 }
 
+/// A URL signed by aws-sigv4 exactly as given (no path normalisation, no re-encoding, any
+/// expiry), for requests signpost's own signer refuses to make: `(ak, sk)` signs `method` on
+/// `unsigned_url` with `headers` for `region` and `service` at `at`, valid for `expires` seconds.
+pub fn sigv4(
+    unsigned_url: &str,
+    headers: &[(&str, &str)],
+    (ak, sk): (&str, &str),
+    region: &str,
+    service: &str,
+    at: time::OffsetDateTime,
+    expires: u64,
+) -> String {
+    sigv4_method(
+        "PUT",
+        unsigned_url,
+        headers,
+        (ak, sk),
+        region,
+        service,
+        at,
+        expires,
+    )
+}
+
+/// [`sigv4`] for another method.
+#[allow(clippy::too_many_arguments)]
+pub fn sigv4_method(
+    method: &str,
+    unsigned_url: &str,
+    headers: &[(&str, &str)],
+    (ak, sk): (&str, &str),
+    region: &str,
+    service: &str,
+    at: time::OffsetDateTime,
+    expires: u64,
+) -> String {
+    use aws_sigv4::http_request::{
+        PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+        UriPathNormalizationMode, sign,
+    };
+    use std::time::{Duration, SystemTime};
+    let identity = aws_credential_types::Credentials::new(ak, sk, None, None, "test").into();
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(expires));
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(SystemTime::UNIX_EPOCH + Duration::from_secs(at.unix_timestamp() as u64))
+        .settings(settings)
+        .build()
+        .unwrap_or_else(|e| panic!("signing parameters: {e}"))
+        .into();
+    let signable = SignableRequest::new(
+        method,
+        unsigned_url,
+        headers.iter().copied(),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap_or_else(|e| panic!("{unsigned_url}: {e}"));
+    let (instructions, _) = sign(signable, &params)
+        .unwrap_or_else(|e| panic!("signing {unsigned_url}: {e}"))
+        .into_parts();
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(unsigned_url)
+        .body(())
+        .unwrap_or_else(|e| panic!("{unsigned_url}: {e}"));
+    for (k, v) in headers {
+        let name = http::HeaderName::from_bytes(k.as_bytes())
+            .unwrap_or_else(|e| panic!("header {k}: {e}"));
+        let value = v.parse().unwrap_or_else(|e| panic!("header {k}: {e}"));
+        req.headers_mut().insert(name, value);
+    }
+    instructions.apply_to_request_http1x(&mut req);
+    req.uri().to_string()
+}
+
 /// `len` bytes from the system's random source (incompressible, unlike any pattern).
 pub fn random_bytes(len: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
@@ -109,14 +191,14 @@ impl TestTarget {
         Self::start_with(false).await
     }
 
-    /// Like [`start`](Self::start), but an embedded server lets s3s answer POST forms itself
-    /// rather than through signpost's Verifier: for comparing the Verifier with another
-    /// implementation.
+    /// Like [`start`](Self::start), but an embedded server lets s3s alone judge presigned URLs
+    /// and answer POST forms, rather than signpost's Verifier: for comparing the Verifier with
+    /// another implementation.
     pub async fn start_independent() -> anyhow::Result<Self> {
         Self::start_with(true).await
     }
 
-    async fn start_with(s3s_post_forms: bool) -> anyhow::Result<Self> {
+    async fn start_with(s3s_auth: bool) -> anyhow::Result<Self> {
         let bucket =
             std::env::var("SIGNPOST_TEST_BUCKET").unwrap_or_else(|_| "signpost-test".into());
         if let Ok(endpoint) = std::env::var("SIGNPOST_TEST_ENDPOINT") {
@@ -141,7 +223,7 @@ impl TestTarget {
         let secret_key: String = (0..40).map(|_| fastrand::alphanumeric()).collect();
         let server = EmbeddedServer::start(ServeOptions {
             buckets: vec![bucket.clone()],
-            s3s_post_forms,
+            s3s_auth,
             ..ServeOptions::new(
                 "127.0.0.1:0".parse()?,
                 access_key.clone(),

@@ -61,6 +61,10 @@ impl BodyError {
     }
 }
 
+/// How a body failed, kept where the handler can read it after a library (s3s) that read the
+/// body has answered in its own words.
+pub type Failure = Arc<std::sync::OnceLock<(u16, &'static str, String)>>;
+
 /// The body of a request a receiver handles.
 pub struct RequestBody {
     inner: hyper::body::Incoming,
@@ -71,6 +75,7 @@ pub struct RequestBody {
     metrics: Arc<Metrics>,
     /// This request's bytes, for its access-log line.
     bytes: Arc<AtomicU64>,
+    failure: Failure,
     done: bool,
 }
 
@@ -98,8 +103,21 @@ impl RequestBody {
             drain: Box::pin(cut.clone().cancelled_owned()),
             metrics,
             bytes,
+            failure: Failure::default(),
             done: false,
         }
+    }
+
+    /// Where this body's failure, if it fails, will be recorded.
+    pub fn failure(&self) -> Failure {
+        Arc::clone(&self.failure)
+    }
+
+    fn fail(&mut self, e: BodyError) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.done = true;
+        let (status, code) = e.s3_code();
+        let _ = self.failure.set((status, code, e.to_string()));
+        Poll::Ready(Some(Err(e)))
     }
 }
 
@@ -116,8 +134,7 @@ impl HttpBody for RequestBody {
             return Poll::Ready(None);
         }
         if this.drain.as_mut().poll(cx).is_ready() {
-            this.done = true;
-            return Poll::Ready(Some(Err(BodyError::Draining)));
+            return this.fail(BodyError::Draining);
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Pending => {
@@ -128,8 +145,8 @@ impl HttpBody for RequestBody {
                     this.timer.as_mut().reset(deadline);
                 }
                 if this.timer.as_mut().poll(cx).is_ready() {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(BodyError::Idle(this.idle))));
+                    let idle = this.idle;
+                    return this.fail(BodyError::Idle(idle));
                 }
                 Poll::Pending
             }
@@ -141,10 +158,7 @@ impl HttpBody for RequestBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => {
-                this.done = true;
-                Poll::Ready(Some(Err(BodyError::Transport(e))))
-            }
+            Poll::Ready(Some(Err(e))) => this.fail(BodyError::Transport(e)),
             Poll::Ready(None) => {
                 this.done = true;
                 Poll::Ready(None)

@@ -71,10 +71,11 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Serve HTTPS with this certificate and key.
     pub tls: Option<TlsFiles>,
-    /// Let s3s answer POST forms itself (holding each form's file in memory, no `${filename}`),
-    /// instead of the streaming handler: only for tests that compare signpost's Verifier with an
-    /// independent implementation. Never set it on a server others can reach.
-    pub s3s_post_forms: bool,
+    /// Let s3s alone judge presigned URLs and answer POST forms (holding each form's file in
+    /// memory, no `${filename}`), instead of signpost's Verifier and streaming handler: only for
+    /// tests that compare the Verifier with an independent implementation. Never set it on a
+    /// server others can reach.
+    pub s3s_auth: bool,
 }
 
 impl ServeOptions {
@@ -95,7 +96,7 @@ impl ServeOptions {
             cors: CorsOrigins::Loopback,
             limits: Limits::default(),
             tls: None,
-            s3s_post_forms: false,
+            s3s_auth: false,
         }
     }
 }
@@ -178,7 +179,7 @@ impl EmbeddedServer {
                 buckets: bucket_cors,
             },
             service,
-            s3s_post_forms: opts.s3s_post_forms,
+            s3s_auth: opts.s3s_auth,
         });
         let running = core::start(core, opts.addr, opts.tls.as_ref(), router).await?;
         let local = running.local_addr();
@@ -215,7 +216,7 @@ struct Router {
     post: Arc<PostContext>,
     guard: guard::Guard,
     cors: Cors,
-    s3s_post_forms: bool,
+    s3s_auth: bool,
 }
 
 impl Handler for Router {
@@ -247,22 +248,29 @@ impl Router {
         if method == hyper::Method::OPTIONS {
             return self.preflight(bucket.as_deref(), origin, &req);
         }
-        let mut answer = if let Err(refusal) = self.guard.check(&req) {
+        let mut answer = if let Err(refusal) = self.guard.check(&req, !self.s3s_auth) {
             *refusal
         } else if crate::core::form::is_form_type(
             header(hyper::header::CONTENT_TYPE).as_deref().unwrap_or(""),
         ) && method == hyper::Method::POST
-            && !self.s3s_post_forms
+            && !self.s3s_auth
         {
             post::handle(Arc::clone(&self.post), req).await
         } else {
+            let failure = req.body().failure();
             let mut s3 = self.service.clone();
-            match tower::Service::call(&mut s3, req).await {
+            let answer = match tower::Service::call(&mut s3, req).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(error = ?e, "s3s failed a request");
                     own(500, "InternalError", "the server failed the request")
                 }
+            };
+            // A body that stopped, or was cut by a drain, is the client's (or the drain's)
+            // doing, whatever s3s made of it.
+            match failure.get() {
+                Some((status, code, message)) => own(*status, code, message),
+                None => answer,
             }
         };
         if let Some(origin) = &origin

@@ -181,25 +181,24 @@ impl Uploads {
                 "You must specify at least one part"
             ));
         }
-        let mut last = 0;
-        for (i, p) in parts.iter().enumerate() {
+        // The order, then every part (S3 names a missing or mismatched part before a small
+        // one), then the sizes.
+        let mut numbers: Vec<i32> = Vec::with_capacity(parts.len());
+        for p in parts {
             let n = p
                 .part_number
                 .ok_or_else(|| s3_error!(MalformedXML, "a part has no PartNumber"))?;
-            if n <= last {
+            if numbers.last().is_some_and(|last| n <= *last) {
                 return Err(s3_error!(
                     InvalidPartOrder,
                     "The list of parts was not in ascending order. The parts list must be specified in order by part number."
                 ));
             }
-            if n != last + 1 {
-                return Err(s3_error!(
-                    InvalidPart,
-                    "part {} is missing: this server completes uploads whose parts are numbered 1 to N without gaps",
-                    last + 1
-                ));
-            }
-            last = n;
+            numbers.push(n);
+        }
+        let mut last = 0;
+        let mut sizes = Vec::with_capacity(parts.len());
+        for (p, n) in parts.iter().zip(numbers) {
             let invalid = || {
                 s3_error!(
                     InvalidPart,
@@ -217,12 +216,24 @@ impl Uploads {
                 .await
                 .map_err(|_| invalid())?
                 .len();
-            if i + 1 < parts.len() && size < MIN_PART_SIZE {
+            if n != last + 1 {
                 return Err(s3_error!(
-                    EntityTooSmall,
-                    "Your proposed upload is smaller than the minimum allowed object size: part {n} is {size} bytes; every part but the last is at least 5 MiB"
+                    InvalidPart,
+                    "part {} is missing: this server completes uploads whose parts are numbered 1 to N without gaps",
+                    last + 1
                 ));
             }
+            last = n;
+            sizes.push((n, size));
+        }
+        if let Some((n, size)) = sizes[..sizes.len() - 1]
+            .iter()
+            .find(|(_, size)| *size < MIN_PART_SIZE)
+        {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size: part {n} is {size} bytes; every part but the last is at least 5 MiB"
+            ));
         }
         Ok(())
     }
