@@ -21,7 +21,7 @@ pub fn error(status: u16, code: &str, message: &str) -> Response<Body> {
 }
 
 /// A refusal of signpost's Verifier, as S3 words it (with the `Region` S3 adds when the
-/// signature's region is not the receiver's).
+/// signature's region is not the receiver's), its code marked for `/metrics`.
 pub fn refused(e: &signpost_presign::VerifyError) -> Response<Body> {
     let mut doc = ErrorResponse::new(e.s3_code(), e.to_string());
     if let signpost_presign::VerifyError::WrongRegion { expected, .. } = e {
@@ -29,6 +29,8 @@ pub fn refused(e: &signpost_presign::VerifyError) -> Response<Body> {
     }
     let mut r = error(e.status(), e.s3_code(), "");
     *r.body_mut() = Body::from(doc.to_xml());
+    r.extensions_mut()
+        .insert(super::S3Code(e.s3_code().to_owned()));
     r
 }
 

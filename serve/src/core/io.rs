@@ -29,8 +29,21 @@ impl<T> TimedIo<T> {
         }
     }
 
-    /// After a write that could not proceed: the time starts at the first such write and ends
-    /// the connection when it passes.
+    /// A write's outcome, timed: the time starts at the first write that could not proceed and
+    /// ends the connection when it passes; any progress stops it.
+    fn timed<R>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+        match r {
+            Poll::Pending => match self.stalled(cx) {
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Pending,
+            },
+            ready => {
+                self.waiting = false;
+                ready
+            }
+        }
+    }
+
     fn stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.waiting {
             self.waiting = true;
@@ -64,16 +77,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write(cx, buf) {
-            Poll::Pending => match this.stalled(cx) {
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                _ => Poll::Pending,
-            },
-            ready => {
-                this.waiting = false;
-                ready
-            }
-        }
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.timed(cx, r)
     }
 
     fn poll_write_vectored(
@@ -82,16 +87,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Pending => match this.stalled(cx) {
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                _ => Poll::Pending,
-            },
-            ready => {
-                this.waiting = false;
-                ready
-            }
-        }
+        let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.timed(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -100,16 +97,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_flush(cx) {
-            Poll::Pending => match this.stalled(cx) {
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                _ => Poll::Pending,
-            },
-            ready => {
-                this.waiting = false;
-                ready
-            }
-        }
+        let r = Pin::new(&mut this.inner).poll_flush(cx);
+        this.timed(cx, r)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -321,6 +321,35 @@ async fn request<H: Handler>(
     answer
 }
 
+/// Verifies a query-signed request as received, with every header it carries, as `method` (the
+/// gateway verifies a POST as the PUT its URL was signed for).
+pub(crate) fn verify_presigned<B>(
+    verifier: &signpost_presign::Verifier,
+    method: &str,
+    req: &Request<B>,
+) -> Result<signpost_presign::VerifiedRequest, signpost_presign::VerifyError> {
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    verifier.verify_presigned(
+        method,
+        &crate::client::path_and_query(req),
+        &refs,
+        time::OffsetDateTime::now_utc(),
+    )
+}
+
 /// `/healthz`, `/readyz`, `/metrics`: unauthenticated GET or HEAD without a query only.
 fn own_path<H: Handler>(
     core: &Core,

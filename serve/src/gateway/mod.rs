@@ -259,30 +259,10 @@ impl State {
                 "the gateway takes PUT and POST uploads",
             );
         }
-        let target = crate::client::path_and_query(&req);
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let refs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
         // A POST carries the body of the PUT its URL was signed for.
-        let verified = match self.verifier.verify_presigned(
-            "PUT",
-            &target,
-            &refs,
-            time::OffsetDateTime::now_utc(),
-        ) {
+        let verified = match core::verify_presigned(&self.verifier, "PUT", &req) {
             Ok(v) => v,
-            Err(e) => return error(e.status(), e.s3_code(), &e.to_string()),
+            Err(e) => return core::answer::refused(&e),
         };
         if let Some((name, _)) = verified.query.iter().find(|(n, _)| !plain_put_param(n)) {
             return error(

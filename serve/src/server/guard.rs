@@ -51,34 +51,8 @@ impl Guard {
             QUERY_AUTH.iter().any(|p| p.eq_ignore_ascii_case(&name))
         });
         if query_auth && verify {
-            let headers: Vec<(String, String)> = req
-                .headers()
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let refs: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            let target = crate::client::path_and_query(req);
-            self.verifier
-                .verify_presigned(
-                    req.method().as_str(),
-                    &target,
-                    &refs,
-                    time::OffsetDateTime::now_utc(),
-                )
-                .map_err(|e| {
-                    let mut r = crate::core::answer::refused(&e);
-                    r.extensions_mut()
-                        .insert(crate::core::S3Code(e.s3_code().to_owned()));
-                    Box::new(r)
-                })?;
+            crate::core::verify_presigned(&self.verifier, req.method().as_str(), req)
+                .map_err(|e| Box::new(crate::core::answer::refused(&e)))?;
         } else if !query_auth
             && let Some(auth) = req
                 .headers()

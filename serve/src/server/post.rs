@@ -57,12 +57,7 @@ impl std::fmt::Debug for PostContext {
     }
 }
 
-fn refused(e: &signpost_presign::VerifyError) -> Response<Body> {
-    let mut r = crate::core::answer::refused(e);
-    r.extensions_mut()
-        .insert(crate::core::S3Code(e.s3_code().to_owned()));
-    r
-}
+use crate::core::answer::refused;
 
 fn form_refused(e: &FormError) -> Response<Body> {
     let (status, code) = e.s3_code();
