@@ -124,17 +124,29 @@ same "$K_BIG" "$BIGFILE"
 absent "$K_BAD"
 echo "peertube test: every object equals its file; the refused ones are absent"
 
-# A runner killed mid-upload.
+# A runner killed mid-upload: killed once the gateway has received 64 MiB more than before it
+# started (read from /metrics), then the gateway must end that upload (its gauge back to 0)
+# within 60 s, leaving no object and no multipart upload.
+metric() { curl -sS "$GATEWAY/metrics" | awk -v m="signpost_gateway_$1" '$1 == m { print $2 }'; }
+until_metric() { # NAME OP VALUE SECONDS
+  local end=$((SECONDS + $4)) v
+  while [ "$SECONDS" -lt "$end" ]; do
+    v=$(metric "$1"); [ -n "$v" ] && [ "$v" "$2" "$3" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
 K_KILLED="$PREFIX/killed.mp4"
 KILLFILE=$(mkfile killed.mp4 $((800 * 1048576)))
+BEFORE=$(metric received_bytes_total)
 URL=$(signed "$K_KILLED") FILE=$KILLFILE RUNNER_MODULE=$RUNNER_MODULE node "$HERE/kill_one.mjs" > /dev/null 2>&1 &
 RUNNER=$!
 PIDS+=($RUNNER)
-for _ in $(seq 200); do grep "killed.mp4" "$WORK/gateway.log" 2>/dev/null | grep -q receiving && break; sleep 0.05; done
-sleep 1
+until_metric received_bytes_total -ge $((BEFORE + 64 * 1048576)) 60 \
+  || fail "the gateway did not receive 64 MiB of the runner's upload within 60 s"
 kill -9 "$RUNNER" 2>/dev/null || fail "the runner finished before it could be killed"
 wait "$RUNNER" 2>/dev/null || true
-sleep 2
+until_metric uploads_in_flight -eq 0 60 || fail "the killed runner's upload was still in flight after 60 s"
 absent "$K_KILLED"
 LIST=$("$BIN" --endpoint "$UPSTREAM" presign list-uploads --bucket "$BUCKET")
 uploads=$(curl -sS "$LIST")
