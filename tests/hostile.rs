@@ -917,6 +917,43 @@ async fn gateway_client_errors_are_4xx_and_no_answer_names_the_upstream() {
     assert!(g.alive());
 }
 
+/// A refusal sent before the body was read (a bad signature, here) reaches a client that is still
+/// uploading, every time: the receivers close such a connection lingering instead of resetting
+/// it, so the client hears S3's code rather than a broken pipe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refusal_reaches_a_client_still_sending_its_body() {
+    let data = tempfile::tempdir().unwrap();
+    let s = serve(data.path(), None).await;
+    let g = gateway(&s.endpoint, None, &[]).await;
+    let client = signpost::http::client().unwrap();
+    let body = bytes::Bytes::from(vec![7u8; 24 << 20]);
+    for endpoint in [&s.endpoint, &g.endpoint] {
+        let url = presigner(endpoint)
+            .presign(&PresignRequest::put_object(BUCKET, "refused-early"))
+            .unwrap();
+        let tampered = url
+            .url()
+            .as_str()
+            .replace("X-Amz-Signature=", "X-Amz-Signature=0");
+        for i in 0..10 {
+            let r = client
+                .put(&tampered)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{endpoint}, attempt {i}: no answer: {e:?}"));
+            assert_eq!(r.status().as_u16(), 403, "{endpoint}, attempt {i}");
+            let text = r.text().await.unwrap();
+            assert!(
+                text.contains("SignatureDoesNotMatch")
+                    || text.contains("AuthorizationQueryParametersError"),
+                "{endpoint}: {text}"
+            );
+        }
+    }
+    assert_eq!(files(&data.path().join(BUCKET)), Vec::<String>::new());
+}
+
 /// `/healthz`, `/readyz` and `/metrics`; SIGTERM lets an upload in flight finish, then exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_a_drain_that_lets_uploads_finish() {

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -77,6 +77,17 @@ pub struct RequestBody {
     bytes: Arc<AtomicU64>,
     failure: Failure,
     done: bool,
+    /// The connection's flag: set when this body is dropped before its end, so the connection
+    /// closes lingering (see `io`).
+    unread: Arc<AtomicBool>,
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        if !self.inner.is_end_stream() {
+            self.unread.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl std::fmt::Debug for RequestBody {
@@ -94,6 +105,7 @@ impl RequestBody {
         cut: &CancellationToken,
         metrics: Arc<Metrics>,
         bytes: Arc<AtomicU64>,
+        unread: Arc<AtomicBool>,
     ) -> Self {
         RequestBody {
             inner,
@@ -105,6 +117,7 @@ impl RequestBody {
             bytes,
             failure: Failure::default(),
             done: false,
+            unread,
         }
     }
 

@@ -29,7 +29,7 @@ mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -232,15 +232,18 @@ async fn serve_connection<H: Handler>(
         .max_header_size(limits.max_header_bytes)
         .keep_alive(true);
     let svc_core = Arc::clone(core);
+    let unread = Arc::new(AtomicBool::new(false));
+    let svc_unread = Arc::clone(&unread);
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let core = Arc::clone(&svc_core);
         let handler = Arc::clone(&handler);
-        async move { Ok::<_, std::convert::Infallible>(request(core, handler, req).await) }
+        let unread = Arc::clone(&svc_unread);
+        async move { Ok::<_, std::convert::Infallible>(request(core, handler, req, unread).await) }
     });
     let send_timeout = limits.send_timeout;
     match tls {
         None => {
-            let io = TokioIo::new(io::TimedIo::new(sock, send_timeout));
+            let io = TokioIo::new(io::TimedIo::new(sock, send_timeout, unread));
             let _ = watcher.watch(http.serve_connection(io, svc)).await;
         }
         Some(acceptor) => {
@@ -250,7 +253,7 @@ async fn serve_connection<H: Handler>(
             else {
                 return;
             };
-            let io = TokioIo::new(io::TimedIo::new(stream, send_timeout));
+            let io = TokioIo::new(io::TimedIo::new(stream, send_timeout, unread));
             let _ = watcher.watch(http.serve_connection(io, svc)).await;
         }
     }
@@ -290,6 +293,7 @@ async fn request<H: Handler>(
     core: Arc<Core>,
     handler: Arc<H>,
     req: Request<Incoming>,
+    unread: Arc<AtomicBool>,
 ) -> Response<Body> {
     core.metrics.request_started();
     let bytes = Arc::new(AtomicU64::new(0));
@@ -312,6 +316,7 @@ async fn request<H: Handler>(
                 &core.cut,
                 Arc::clone(&core.metrics),
                 bytes,
+                unread,
             );
             handler.handle(Request::from_parts(parts, body)).await
         }
