@@ -47,6 +47,9 @@ pub enum S3Operation {
     HeadBucket,
     /// `GET /?uploads` of the bucket (ListMultipartUploads); no key.
     ListMultipartUploads,
+    /// `GET /?list-type=2` of the bucket (ListObjectsV2; `prefix` and `continuation-token` go in
+    /// with [`PresignRequest::query`](crate::PresignRequest::query)); no key.
+    ListObjectsV2,
 }
 
 /// A sub-resource parameter value: borrowed from the operation, or a part number.
@@ -64,7 +67,8 @@ impl S3Operation {
             }
             S3Operation::GetObject
             | S3Operation::ListParts { .. }
-            | S3Operation::ListMultipartUploads => Method::GET,
+            | S3Operation::ListMultipartUploads
+            | S3Operation::ListObjectsV2 => Method::GET,
             S3Operation::HeadObject | S3Operation::HeadBucket => Method::HEAD,
             S3Operation::DeleteObject | S3Operation::AbortMultipartUpload { .. } => Method::DELETE,
             S3Operation::CreateMultipartUpload | S3Operation::CompleteMultipartUpload { .. } => {
@@ -80,6 +84,7 @@ impl S3Operation {
             S3Operation::CreateMultipartUpload | S3Operation::ListMultipartUploads => {
                 [Some(("uploads", OpValue::Str(""))), None]
             }
+            S3Operation::ListObjectsV2 => [Some(("list-type", OpValue::Str("2"))), None],
             S3Operation::UploadPart {
                 part_number,
                 upload_id,
@@ -100,7 +105,10 @@ impl S3Operation {
     pub fn is_bucket_operation(&self) -> bool {
         matches!(
             self,
-            S3Operation::CreateBucket | S3Operation::HeadBucket | S3Operation::ListMultipartUploads
+            S3Operation::CreateBucket
+                | S3Operation::HeadBucket
+                | S3Operation::ListMultipartUploads
+                | S3Operation::ListObjectsV2
         )
     }
 
@@ -147,6 +155,8 @@ mod tests {
         assert_eq!(S3Operation::CreateMultipartUpload.method(), Method::POST);
         assert_eq!(S3Operation::HeadBucket.method(), Method::HEAD);
         assert!(S3Operation::ListMultipartUploads.is_bucket_operation());
+        assert!(S3Operation::ListObjectsV2.is_bucket_operation());
+        assert_eq!(S3Operation::ListObjectsV2.method(), Method::GET);
         let zero = S3Operation::UploadPart {
             part_number: 0,
             upload_id: "u".into(),

@@ -1,7 +1,8 @@
 // Drives PeerTube's stock runner upload code, RunnerJobsCommand.customUpload from npm
 // @peertube/peertube-cli 1.0.3 (AGPL: extracted at test time by run.sh into RUNNER_MODULE,
 // never committed), against `signpost gateway`. Each job is { url, method, file, expect }:
-// expect "ok" (customUpload resolves: the runner saw its 204) or "refused" (it throws).
+// expect "ok" (customUpload resolves: the runner saw its 204), "refused" (it throws) or "any"
+// (the caller judges the outcome: tests/scale/run.sh, where it depends on the gateway reached).
 // Jobs in one group run at once. Prints one JSON line of outcomes; exits non-zero on a mismatch.
 
 import { readFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ for (const group of groups) {
     }
   }));
   for (const [i, r] of results.entries()) {
-    if (r.outcome !== group[i].expect) failed = true;
+    if (group[i].expect !== 'any' && r.outcome !== group[i].expect) failed = true;
     outcomes.push({ ...r, expected: group[i].expect });
   }
 }

@@ -31,15 +31,9 @@ trap cleanup EXIT
 fail() { echo "peertube test: $*" >&2; tail -n 20 "$WORK/gateway.log" >&2 2>/dev/null || true; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# The runner's code, cut out of the published bundle: everything before its CLI entry point.
-(cd "$WORK" && npm pack --silent @peertube/peertube-cli@1.0.3 >/dev/null && tar xzf peertube-peertube-cli-1.0.3.tgz)
-python3 - "$WORK/package/dist/peertube.js" "$WORK/runner-upload.mjs" <<'PY'
-import sys
-src = open(sys.argv[1], encoding="utf-8").read()
-cut = src.index("\n// src/peertube.ts\n")
-open(sys.argv[2], "w", encoding="utf-8").write(src[:cut] + "\nexport { RunnerJobsCommand };\n")
-PY
-export RUNNER_MODULE=$WORK/runner-upload.mjs
+# The runner's code, cut out of the published bundle (runner.sh).
+. "$HERE/runner.sh"
+runner_module "$WORK"
 
 # The upstream S3.
 if [ -z "${SIGNPOST_TEST_ENDPOINT:-}" ]; then

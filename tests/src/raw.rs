@@ -41,6 +41,12 @@ pub async fn send(
     // A server may answer and close before reading the body; that is an answer, not a failure.
     let _ = stream.write_all(body).await;
     let _ = stream.flush().await;
+    answer(stream).await
+}
+
+/// Reads the answer on `stream` to the end of the connection (the request asked for
+/// `Connection: close`).
+pub async fn answer(mut stream: TcpStream) -> anyhow::Result<RawResponse> {
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out).await;
     let text = String::from_utf8_lossy(&out).into_owned();
@@ -95,7 +101,9 @@ pub async fn send_and_wait(
     Ok(())
 }
 
-async fn open(
+/// Connects and writes the request line and `headers` (as given, nothing added): the body is the
+/// caller's to write, at its own pace.
+pub async fn open(
     endpoint: &str,
     method: &str,
     target: &str,

@@ -143,6 +143,30 @@ impl Process {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// SIGKILL, and waits for it to be gone.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// One of its `/metrics` values (`signpost_gateway_uploads_in_flight`), `None` when it does
+    /// not answer or lacks the metric.
+    pub async fn metric(&self, name: &str) -> Option<u64> {
+        let text = signpost_serve::client::client_with(None)
+            .ok()?
+            .get(format!("{}/metrics", self.endpoint))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.lines().find_map(|l| {
+            let (n, v) = l.split_once(' ')?;
+            if n == name { v.parse().ok() } else { None }
+        })
+    }
+
     /// Sends SIGTERM and waits for it to exit, at most `within`; its exit code.
     pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<Option<i32>> {
         let _ = std::process::Command::new("kill")

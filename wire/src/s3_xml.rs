@@ -8,6 +8,7 @@
 //! | [`CompleteMultipartUploadResult`] | same | CompleteMultipartUpload succeeded |
 //! | [`PostResponse`] | `PostResponse` (Garage: `PostObject`) | a POST form with `success_action_status=201` |
 //! | [`ListPartsResult`] | same | ListParts |
+//! | [`ListBucketResult`] | same | ListObjectsV2 |
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html> and the API
 //! reference page of each operation.
@@ -322,6 +323,37 @@ impl Document for ListPartsResult {
     const ROOTS: &'static [&'static str] = &["ListPartsResult"];
 }
 
+/// One object in a [`ListBucketResult`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct ListedObject {
+    /// Its key.
+    pub key: String,
+    /// When it was last written, as the server wrote it (ISO 8601, e.g. `2026-12-07T12:00:00.000Z`).
+    pub last_modified: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// ListObjectsV2's answer: the objects under a prefix (one page).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct ListBucketResult {
+    /// Whether another page follows.
+    pub is_truncated: bool,
+    /// The `continuation-token` of the next page.
+    pub next_continuation_token: Option<String>,
+    /// The objects of this page.
+    #[serde(rename = "Contents")]
+    pub contents: Vec<ListedObject>,
+}
+
+impl Document for ListBucketResult {
+    const ROOTS: &'static [&'static str] = &["ListBucketResult"];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +414,30 @@ mod tests {
         let empty: ListPartsResult =
             parse("<ListPartsResult><UploadId>u</UploadId></ListPartsResult>").unwrap();
         assert!(empty.parts.is_empty());
+    }
+
+    #[test]
+    fn list_objects_pages() {
+        let l: ListBucketResult = parse(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p/</Prefix>
+<KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>
+<Contents><Key>p/a&amp;b</Key><LastModified>2026-12-07T12:00:00.000Z</LastModified><ETag>"e"</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents>
+<Contents><Key>p/c</Key><LastModified>2026-12-07T12:00:01Z</LastModified><Size>0</Size></Contents>
+<NextContinuationToken>t/1=</NextContinuationToken></ListBucketResult>"#,
+        )
+        .unwrap();
+        assert!(l.is_truncated);
+        assert_eq!(l.next_continuation_token.as_deref(), Some("t/1="));
+        assert_eq!(l.contents.len(), 2);
+        assert_eq!(l.contents[0].key, "p/a&b");
+        assert_eq!(l.contents[0].last_modified, "2026-12-07T12:00:00.000Z");
+        assert_eq!(l.contents[0].size, 3);
+        let empty: ListBucketResult = parse(
+            "<ListBucketResult><Name>b</Name><IsTruncated>false</IsTruncated></ListBucketResult>",
+        )
+        .unwrap();
+        assert!(empty.contents.is_empty() && !empty.is_truncated);
     }
 
     #[test]

@@ -44,6 +44,15 @@ pub struct GatewayArgs {
     /// The longest a whole upload may take, in seconds.
     #[arg(long, default_value_t = 6 * 3600)]
     read_timeout: u64,
+    /// Seconds after a gateway's last heartbeat when the multipart uploads it journaled (under
+    /// `.signpost-gateway/` in each bucket) count as orphaned and are aborted by any gateway of
+    /// this upstream.
+    #[arg(long, default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..))]
+    orphan_after: u64,
+    /// A bucket to sweep for orphaned uploads from the start (repeatable); buckets uploaded to
+    /// are swept once used.
+    #[arg(long = "sweep-bucket", value_name = "BUCKET")]
+    sweep_buckets: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -83,6 +92,8 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
         read_timeout: Duration::from_secs(a.read_timeout),
         limits: a.limits.limits(),
         tls: a.limits.tls(),
+        orphan_after: Duration::from_secs(a.orphan_after),
+        sweep_buckets: a.sweep_buckets.clone(),
         ..GatewayOptions::new(a.addr, upstream, verify_credentials.clone())
     })
     .await?;
@@ -100,6 +111,15 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
             a.max_object_size, a.max_uploads, a.max_uploads_per_key, a.max_memory, a.part_size
         ),
         format!("  limits:     {}", a.limits.describe()),
+        format!(
+            "  clean-up:   unfinished multipart uploads journaled under .signpost-gateway/, aborted {} s after their gateway's last heartbeat{}",
+            a.orphan_after,
+            if a.sweep_buckets.is_empty() {
+                String::new()
+            } else {
+                format!(" (sweeping {})", a.sweep_buckets.join(", "))
+            }
+        ),
         format!(
             "  health:     {0}/healthz, {0}/readyz, metrics at {0}/metrics",
             gateway.endpoint

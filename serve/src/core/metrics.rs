@@ -30,6 +30,7 @@ pub struct Metrics {
     uploads_stored: AtomicU64,
     bytes_received: AtomicU64,
     upstream_errors: AtomicU64,
+    orphans_aborted: AtomicU64,
     accept_errors: AtomicU64,
     refusals: Mutex<BTreeMap<String, u64>>,
     statuses: Mutex<BTreeMap<u16, u64>>,
@@ -50,6 +51,7 @@ impl Metrics {
             uploads_stored: AtomicU64::new(0),
             bytes_received: AtomicU64::new(0),
             upstream_errors: AtomicU64::new(0),
+            orphans_aborted: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
             refusals: Mutex::new(BTreeMap::new()),
             statuses: Mutex::new(BTreeMap::new()),
@@ -126,6 +128,11 @@ impl Metrics {
         self.upstream_errors.fetch_add(1, Relaxed);
     }
 
+    /// A multipart upload found orphaned upstream and aborted (the gateway's journal).
+    pub fn orphan_aborted(&self) {
+        self.orphans_aborted.fetch_add(1, Relaxed);
+    }
+
     /// Connections open now.
     pub fn connections_open(&self) -> u64 {
         self.connections_open.load(Relaxed)
@@ -198,6 +205,12 @@ impl Metrics {
             "counter",
             "Upstream S3 calls that failed.",
             self.upstream_errors.load(Relaxed),
+        );
+        one(
+            "orphans_aborted_total",
+            "counter",
+            "Multipart uploads left upstream (by a failed abort or a killed gateway) found and aborted.",
+            self.orphans_aborted.load(Relaxed),
         );
         let _ = writeln!(
             out,

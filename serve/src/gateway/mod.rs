@@ -20,16 +20,20 @@
 //! 3. takes the file from the body as the runner sends it (the `file` part of a
 //!    `multipart/form-data` body, PUT or POST) or as an S3 client does (a raw PUT body, its
 //!    Content-Length and Content-MD5 checked);
-//! 4. streams it to the same bucket and key upstream ([`upstream`]): one PUT for a body within
+//! 4. streams it to the same bucket and key upstream (`upstream`): one PUT for a body within
 //!    a part, else a multipart upload with at most two parts in memory, completed only once the
 //!    whole body has arrived; a client that disconnects, a body that stops or ends early, or a
-//!    drain that runs out of time aborts it;
+//!    drain that runs out of time aborts it; every multipart upload is journaled upstream
+//!    (`journal`), so one that could not be aborted then, or whose gateway was killed, is
+//!    aborted by a later sweep of this gateway or another;
 //! 5. answers `204 No Content` (what the stock runner expects; signpost's uploader accepts it),
 //!    with the object's ETag. An upstream failure is `502` (`503 SlowDown` when upstream says
 //!    so); its details, and the upstream's address, go to the log, never to the client.
 
 mod admission;
 mod guard;
+mod journal;
+mod receive;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -37,20 +41,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use futures_util::future::BoxFuture;
-use http_body_util::BodyExt;
 use hyper::{Method, Request, Response, StatusCode};
 use signpost_presign::{Credentials, Presigner, Verifier};
 use signpost_upload::{RetryPolicy, Uploader};
 use signpost_wire::limits::{MAX_OBJECT_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE};
-use tokio_util::io::StreamReader;
 
-use crate::core::{self, Body, BodyError, Core, Handler, Metrics, RequestBody, Running, S3Code};
+use crate::core::{self, Body, Core, Handler, Metrics, RequestBody, Running, S3Code};
 use crate::{Limits, ServeError, TlsFiles};
 use admission::{Admission, Refused};
-use guard::{Guard, refusal_of};
-use upstream::{StoreError, Upstream};
+use upstream::Upstream;
 
 /// How to run a gateway.
 #[derive(Clone, Debug)]
@@ -81,11 +81,21 @@ pub struct GatewayOptions {
     pub limits: Limits,
     /// Serve HTTPS with this certificate and key.
     pub tls: Option<TlsFiles>,
+    /// Where in each bucket the gateway journals the multipart uploads it starts, so that any
+    /// gateway in front of the same upstream aborts those a failure or a kill left unfinished;
+    /// clients cannot write there.
+    pub journal_prefix: String,
+    /// A multipart upload journaled by a gateway whose heartbeat is this old is aborted.
+    pub orphan_after: Duration,
+    /// Buckets swept for orphaned uploads from the start (besides those written to since).
+    pub sweep_buckets: Vec<String>,
 }
 
 impl GatewayOptions {
     /// A gateway on `addr` to `upstream` with the default limits: 50 GiB objects, 16 MiB parts,
-    /// 512 MiB of uploads in memory, 1024 uploads at once and 4 per key, 6 hours per upload.
+    /// 512 MiB of uploads in memory, 1024 uploads at once and 4 per key, 6 hours per upload; its
+    /// journal under `.signpost-gateway/`, orphans aborted 45 s after their gateway's last
+    /// heartbeat.
     pub fn new(
         addr: SocketAddr,
         upstream: Arc<Presigner>,
@@ -104,6 +114,9 @@ impl GatewayOptions {
             read_timeout: Duration::from_secs(6 * 3600),
             limits: Limits::default(),
             tls: None,
+            journal_prefix: ".signpost-gateway/".into(),
+            orphan_after: Duration::from_secs(45),
+            sweep_buckets: Vec::new(),
         }
     }
 }
@@ -174,6 +187,24 @@ impl Gateway {
             uploader = uploader.ca_bundle(ca.clone());
         }
         let metrics = Arc::new(Metrics::new("signpost_gateway"));
+        if opts.journal_prefix.is_empty() || !opts.journal_prefix.ends_with('/') {
+            return Err(ServeError::Options(format!(
+                "the journal prefix `{}` must be a folder, ending with `/`",
+                opts.journal_prefix
+            )));
+        }
+        for b in &opts.sweep_buckets {
+            crate::keys::check_bucket(b).map_err(|e| ServeError::Options(e.to_string()))?;
+        }
+        let client = crate::client::client_with(opts.upstream_ca.as_deref())?;
+        let journal = Arc::new(journal::Journal::new(
+            opts.journal_prefix.clone(),
+            opts.orphan_after,
+            &opts.sweep_buckets,
+            Arc::clone(&opts.upstream),
+            client.clone(),
+            Arc::clone(&metrics),
+        ));
         let state = Arc::new(State {
             verifier: Verifier::new(
                 opts.verify_credentials.clone(),
@@ -182,8 +213,9 @@ impl Gateway {
             upstream: Upstream {
                 presigner: Arc::clone(&opts.upstream),
                 uploader: uploader.build()?,
-                client: crate::client::client_with(opts.upstream_ca.as_deref())?,
+                client,
                 part_size: opts.part_size,
+                journal: Arc::clone(&journal),
             },
             admission: Admission::new(
                 opts.max_uploads.max(1),
@@ -202,7 +234,9 @@ impl Gateway {
             stop: Default::default(),
             name: "gateway",
         };
+        let stop = core.stop.clone();
         let running = core::start(core, opts.addr, opts.tls.as_ref(), Arc::clone(&state)).await?;
+        tokio::spawn(journal.run(stop));
         Ok(Gateway {
             endpoint: running.endpoint(),
             state,
@@ -286,6 +320,16 @@ impl State {
             let (status, code) = e.s3_code();
             return error(status, code, &e.to_string());
         }
+        if self.upstream.journal.owns(key) {
+            return error(
+                400,
+                "InvalidRequest",
+                &format!(
+                    "keys under `{}` hold the gateway's journal of uploads; choose another key",
+                    self.opts.journal_prefix
+                ),
+            );
+        }
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         let announced = req
             .headers()
@@ -335,105 +379,6 @@ impl State {
                 r
             }
             Err(r) => r,
-        }
-    }
-
-    async fn receive(
-        &self,
-        req: Request<RequestBody>,
-        bucket: &str,
-        key: &str,
-        rules: signpost_presign::BodyRules,
-    ) -> Result<Option<String>, Response<Body>> {
-        // The body holds at most what it announces: the multipart plan and the guard use that.
-        let announced = req
-            .headers()
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let limit = announced.map_or(self.opts.max_object_size, |n| {
-            n.min(self.opts.max_object_size)
-        });
-        let content_type = req
-            .headers()
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let boundary = content_type.as_deref().and_then(core::form::boundary);
-        let body = req.into_body();
-        let work = async {
-            match boundary {
-                Some(boundary) => {
-                    let form = core::form::read_until_file(
-                        body,
-                        boundary,
-                        self.opts.limits.form_bytes,
-                        self.opts.limits.form_fields,
-                    )
-                    .await
-                    .map_err(|e| {
-                        let (status, code) = e.s3_code();
-                        error(status, code, &e.to_string())
-                    })?;
-                    let ct = form.file.content_type.clone();
-                    let reader = StreamReader::new(form.file.into_stream());
-                    // The form's own length is not the file's: only the object limit applies.
-                    let mut guard =
-                        Guard::new(reader, limit, signpost_presign::BodyRules::default());
-                    self.upstream
-                        .store(bucket, key, ct.as_deref(), limit, &mut guard)
-                        .await
-                        .map_err(|e| self.store_error(&e))
-                }
-                None => {
-                    let stream = body.into_data_stream().map_err(std::io::Error::other);
-                    let mut guard = Guard::new(StreamReader::new(stream), limit, rules);
-                    self.upstream
-                        .store(bucket, key, content_type.as_deref(), limit, &mut guard)
-                        .await
-                        .map_err(|e| self.store_error(&e))
-                }
-            }
-        };
-        match tokio::time::timeout(self.opts.read_timeout, work).await {
-            Ok(r) => r,
-            Err(_) => Err(error(
-                400,
-                "RequestTimeout",
-                "the upload took longer than the gateway's read timeout",
-            )),
-        }
-    }
-
-    /// S3's answer for a failed store: the body's refusal, or the upstream's failure, whose
-    /// details go to the log only.
-    fn store_error(&self, e: &StoreError) -> Response<Body> {
-        if let Some(r) = refusal_of(e) {
-            return error(r.status(), r.s3_code(), &r.to_string());
-        }
-        if let Some(b) = BodyError::find(e) {
-            let (status, code) = b.s3_code();
-            return error(status, code, &b.to_string());
-        }
-        match e {
-            StoreError::Body(io) => error(
-                400,
-                "IncompleteBody",
-                &format!("the body could not be read: {io}"),
-            ),
-            StoreError::Upload(u) if u.s3_code() == Some("SlowDown") => {
-                self.metrics.upstream_error();
-                error(503, "SlowDown", "Please reduce your request rate.")
-            }
-            other => {
-                self.metrics.upstream_error();
-                tracing::warn!(error = %other, "the upstream store failed");
-                error(
-                    502,
-                    "InternalError",
-                    "the gateway could not store the object upstream; nothing was stored (the gateway's log has the upstream's answer)",
-                )
-            }
         }
     }
 }

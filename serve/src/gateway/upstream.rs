@@ -3,7 +3,8 @@
 //! part goes as one PUT once it has fully arrived; a larger one streams into a multipart upload,
 //! at most two parts in memory, and is completed only after its last byte has arrived and passed
 //! the body's checks. Any failure, the client's included, aborts the multipart upload: nothing is
-//! stored and no part is left behind.
+//! stored and no part is left behind; an upload that cannot be aborted then (or whose gateway is
+//! killed) stays in the [journal](super::journal) until a sweep aborts it.
 
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ pub struct Upstream {
     pub uploader: Uploader,
     pub client: reqwest::Client,
     pub part_size: u64,
+    /// Where the multipart uploads started are journaled until completed or aborted.
+    pub journal: std::sync::Arc<super::journal::Journal>,
 }
 
 /// Why storing failed.
@@ -86,15 +89,31 @@ impl Upstream {
             content_type,
         )
         .await?;
-        let job = MultipartPlan::builder(bucket, key, upload_id)
+        let entry = match self.journal.started(bucket, key, &upload_id).await {
+            Ok(entry) => entry,
+            Err(e) => {
+                // Not journaled: aborted now, or left to a lifecycle rule if that fails too.
+                if let Err(a) = self.journal.abort(bucket, key, &upload_id).await {
+                    tracing::warn!(bucket = %bucket, key = %key, error = %a,
+                        "a multipart upload that could not be journaled could not be aborted either");
+                }
+                return Err(StoreError::Start(e));
+            }
+        };
+        let result = match MultipartPlan::builder(bucket, key, upload_id)
             .part_size(self.part_size)
             .max_object_size(max_size.max(self.part_size))
             .build()
-            .and_then(|plan| plan.presign(&self.presigner, day))?;
-        Ok(self
-            .uploader
-            .upload_stream_after(&job, first, body, None)
-            .await?
-            .etag)
+            .and_then(|plan| plan.presign(&self.presigner, day))
+        {
+            Ok(job) => self
+                .uploader
+                .upload_stream_after(&job, first, body, None)
+                .await
+                .map_err(StoreError::from),
+            Err(e) => Err(StoreError::from(e)),
+        };
+        self.journal.finish(entry, result.is_ok()).await;
+        Ok(result?.etag)
     }
 }

@@ -4,11 +4,11 @@
 //! It is what `signpost roundtrip` uses when no endpoint is given, what `signpost serve` runs,
 //! and what the integration tests start: a real S3 implementation that checks signatures and
 //! expiry independently of signpost's signer. In front of s3s it judges every request as S3
-//! would before s3s sees it ([`guard`]): bucket names and keys ([`crate::keys`]), the region of
+//! would before s3s sees it (`guard`): bucket names and keys ([`crate::keys`]), the region of
 //! every signature, query authentication by signpost's [`Verifier`] (the gateway's rules), and
-//! every POST form, whatever its query, through the streaming handler ([`post`]: the file is
+//! every POST form, whatever its query, through the streaming handler (`post`: the file is
 //! spooled, `${filename}` substituted, the policy checked by the Verifier). Behind s3s, the
-//! store ([`store`]) adds what s3s-fs 0.14 lacks or gets wrong: a missing bucket is
+//! store (`store`) adds what s3s-fs 0.14 lacks or gets wrong: a missing bucket is
 //! `NoSuchBucket`, ListMultipartUploads, part ETags checked at Complete, bucket CORS.
 
 mod cors;
