@@ -39,6 +39,18 @@ struct Case {
     verifier_must_accept: bool,
 }
 
+/// `target` with the first `from` replaced by `to`; `from` must occur, so that no mutation
+/// silently leaves the request as it was (a second baseline).
+fn mutated(target: &str, from: &str, to: &str) -> String {
+    assert!(
+        target.contains(from),
+        "the mutation's `{from}` is not in {target}"
+    );
+    let out = target.replacen(from, to, 1);
+    assert_ne!(out, target, "replacing `{from}` by `{to}` changed nothing");
+    out
+}
+
 fn split_url(url: &str) -> (String, String) {
     let rest = url.split_once("://").unwrap().1;
     let i = rest.find('/').unwrap_or(rest.len());
@@ -162,7 +174,7 @@ fn put_cases(b: &mut Build<'_>) {
     b.push(
         "X-Amz-Signature twice (zeros, valid)",
         "PUT",
-        target.replacen('?', &format!("?X-Amz-Signature={zeros}&"), 1),
+        mutated(&target, "?", &format!("?X-Amz-Signature={zeros}&")),
         headers.clone(),
     );
     b.push(
@@ -174,7 +186,7 @@ fn put_cases(b: &mut Build<'_>) {
     b.push(
         "X-Amz-Signature spelled X-Amz-%53ignature",
         "PUT",
-        target.replacen("X-Amz-Signature=", "X-Amz-%53ignature=", 1),
+        mutated(&target, "X-Amz-Signature=", "X-Amz-%53ignature="),
         headers.clone(),
     );
     let date = target.split("X-Amz-Date=").nth(1).unwrap()[..16].to_owned();
@@ -187,7 +199,7 @@ fn put_cases(b: &mut Build<'_>) {
     b.push(
         "x-amz-date in lower case",
         "PUT",
-        target.replacen("X-Amz-Date=", "x-amz-date=", 1),
+        mutated(&target, "X-Amz-Date=", "x-amz-date="),
         headers.clone(),
     );
     b.push(
@@ -199,20 +211,20 @@ fn put_cases(b: &mut Build<'_>) {
     b.push(
         "X-Amz-Algorithm AWS4-HMAC-SHA1",
         "PUT",
-        target.replacen("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1", 1),
+        mutated(&target, "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1"),
         headers.clone(),
     );
     b.push(
         "host left out of X-Amz-SignedHeaders",
         "PUT",
-        target.replacen("content-type%3Bhost%3B", "content-type%3B", 1),
+        mutated(&target, "content-type%3Bhost%3B", "content-type%3B"),
         headers.clone(),
     );
     let day = &date[..8];
     b.push(
         "a scope date that is not X-Amz-Date's",
         "PUT",
-        target.replacen(&format!("%2F{day}%2F"), "%2F20200101%2F", 1),
+        mutated(&target, &format!("%2F{day}%2F"), "%2F20200101%2F"),
         headers.clone(),
     );
     b.push(
@@ -253,7 +265,7 @@ fn put_cases(b: &mut Build<'_>) {
     // The path as S3 reads it: decoded, then encoded once.
     let k = format!("{}/dir/file.bin", key(b, "slash"));
     let (_, target, headers) = b.put(&k);
-    let escaped = target.replacen("dir/file.bin", "dir%2Ffile.bin", 1);
+    let escaped = mutated(&target, "dir/file.bin", "dir%2Ffile.bin");
     b.push("%2F where the signer wrote /", "PUT", escaped, headers);
     b.must_accept();
     let k = key(b, "heldout.bin");
@@ -261,7 +273,7 @@ fn put_cases(b: &mut Build<'_>) {
     b.push(
         "an encoded plain letter (held%6Fut)",
         "PUT",
-        target.replacen("heldout", "held%6Fut", 1),
+        mutated(&target, "heldout", "held%6Fut"),
         headers,
     );
     b.must_accept();
@@ -270,7 +282,7 @@ fn put_cases(b: &mut Build<'_>) {
     b.push(
         "lower-case escapes where the signer wrote upper case",
         "PUT",
-        target.replacen("%C3%A9", "%c3%a9", 1),
+        mutated(&target, "%C3%A9", "%c3%a9"),
         headers,
     );
     b.must_accept();

@@ -168,8 +168,8 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
     let host = g.endpoint.trim_start_matches("http://").to_owned();
     let target = |url: &str| url.split_once(&host).unwrap().1.to_owned();
 
-    // Content-Length announces 15 MiB; the client sends 11 MiB and hangs up mid-way (two parts
-    // already upstream).
+    // Content-Length announces 15 MiB; the client sends 11 MiB, waits until two parts are
+    // upstream, and hangs up mid-way.
     let key = t.key("gw/cut.bin");
     let url = signed_for(&g, &t, &key, Validity::default());
     let sent = data(11 * MIB as usize, 3);
@@ -177,11 +177,25 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
         ("Host".to_owned(), host.clone()),
         ("Content-Length".to_owned(), (15 * MIB).to_string()),
     ];
-    let _ = tokio::time::timeout(
-        Duration::from_secs(10),
-        raw::send_and_hang_up(&g.endpoint, "PUT", &target(&url), &headers, &sent),
-    )
-    .await;
+    let mut conn = raw::open(&g.endpoint, "PUT", &target(&url), &headers)
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut conn, &sent)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let parts = upstream_parts(&t, &key).await;
+        if parts == Some(2) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "two parts were not upstream within 30 s: {parts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(conn);
     finished(&g, 1).await;
     assert!(
         stored(&t, &key).await.is_none(),
@@ -244,6 +258,29 @@ async fn until(secs: u64, done: impl Fn() -> bool, what: impl Fn() -> String) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// How many parts the one multipart upload upstream under `key` holds (`None`: no such upload,
+/// or the server did not answer).
+async fn upstream_parts(t: &TestTarget, key: &str) -> Option<usize> {
+    let p = t.presigner().unwrap();
+    let client = signpost::http::client().unwrap();
+    let get = |req: PresignRequest| {
+        let url = p.presign(&req).unwrap().url().as_str().to_owned();
+        let client = client.clone();
+        async move { client.get(url).send().await.ok()?.text().await.ok() }
+    };
+    let list = get(
+        PresignRequest::bucket(S3Operation::ListMultipartUploads, &*t.bucket).query("prefix", key),
+    )
+    .await?;
+    let id = list
+        .split("<UploadId>")
+        .nth(1)?
+        .split("</UploadId>")
+        .next()?;
+    let parts = get(PresignRequest::list_parts(&*t.bucket, key, id)).await?;
+    Some(parts.matches("<PartNumber>").count())
 }
 
 /// No multipart upload of `key` remains, where the server can list them (s3s-fs cannot: then

@@ -67,7 +67,7 @@ async fn an_empty_file_round_trips_in_every_mode() {
         .await
         .unwrap();
         let table = report.table();
-        if mode == Mode::Multipart && t.embedded.is_none() && !report.passed() {
+        if mode == Mode::Multipart && t.server.starts_with("garage") && !report.passed() {
             // Garage refuses an empty UploadPart (400 InvalidRequest "Empty body"), where AWS
             // and s3s accept a last part of any size. The upload must then fail cleanly: the
             // server's refusal reported, the multipart upload aborted, nothing left behind.

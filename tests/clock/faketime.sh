@@ -26,6 +26,13 @@ head -c 12000000 /dev/urandom > "$WORK/file.bin"
 # Only the runner's clock is off; its monotonic clock (timers) is left alone.
 off() { FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$1" "${@:2}"; }
 fail() { echo "faketime.sh: $*" >&2; exit 1; }
+WANT=$(sha256sum < "$WORK/file.bin" | cut -d' ' -f1)
+same() { # KEY: the object read back (real clock) is the file
+  local got
+  got=$(curl -sS -f "$("$BIN" presign get --bucket clock --key "$1")" | sha256sum | cut -d' ' -f1) \
+    || fail "$1 was not stored"
+  [ "$got" = "$WANT" ] || fail "$1 differs from the file"
+}
 
 for shift in +600s -600s; do
   for kind in put post multipart; do
@@ -37,21 +44,25 @@ for shift in +600s -600s; do
     esac
     off "$shift" "$BIN" upload --no-progress --job "$WORK/job.json" "$WORK/file.bin" >/dev/null \
       || fail "$kind with the clock $shift was refused"
-    echo "faketime.sh: $kind, clock $shift: uploaded"
+    same "$kind$shift"
+    echo "faketime.sh: $kind, clock $shift: uploaded, read back identical"
   done
   "$BIN" presign multipart --bucket clock --key "stdin$shift" --expires 300 --part-size 5MiB \
     --max-size 64MiB > "$WORK/job.json"
   off "$shift" "$BIN" upload --no-progress --job "$WORK/job.json" - < "$WORK/file.bin" >/dev/null \
     || fail "standard input with the clock $shift was refused"
-  echo "faketime.sh: multipart from standard input, clock $shift: uploaded"
+  same "stdin$shift"
+  echo "faketime.sh: multipart from standard input, clock $shift: uploaded, read back identical"
 done
 
 # Expired by the server's clock too: refused before sending, both times named.
-"$BIN" presign put --bucket clock --key late --expires 1 > "$WORK/job.json"
-sleep 2
+"$BIN" presign put --bucket clock --key late --expires 1 \
+  --at "$(date -u -d '-5 seconds' +%Y-%m-%dT%H:%M:%SZ)" > "$WORK/job.json"
 if off +300s "$BIN" upload --no-progress --job "$WORK/job.json" "$WORK/file.bin" 2> "$WORK/err"; then
   fail "an expired URL was accepted"
 fi
+code=$(curl -s -o /dev/null -w '%{http_code}' "$("$BIN" presign get --bucket clock --key late)")
+[ "$code" = 404 ] || fail "the refused upload exists (HTTP $code)"
 grep -q "the server's clock says it is now" "$WORK/err" || fail "the error does not give the server's time: $(cat "$WORK/err")"
 grep -Eq "this machine's clock is (29[89]|30[0-2]) s ahead" "$WORK/err" || fail "the error does not give the offset: $(cat "$WORK/err")"
 echo "faketime.sh: an expired URL is refused with the server's time and the offset: $(cat "$WORK/err")"

@@ -47,6 +47,8 @@ pub struct Seen {
 #[derive(Default)]
 struct State {
     put_bytes: AtomicU64,
+    /// Requests received (each is in `seen` once its upstream call has ended).
+    started: AtomicU64,
     flipped: AtomicU32,
     seen: Mutex<Vec<Seen>>,
 }
@@ -115,6 +117,15 @@ impl TestProxy {
         self.state.flipped.load(Ordering::SeqCst)
     }
 
+    /// Requests received whose upstream call has not ended yet.
+    pub fn in_flight(&self) -> u64 {
+        let done = self.state.seen.lock().map(|s| s.len() as u64).unwrap_or(0);
+        self.state
+            .started
+            .load(Ordering::SeqCst)
+            .saturating_sub(done)
+    }
+
     /// Every request forwarded (or cut off) so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.state
@@ -132,6 +143,7 @@ async fn forward(
     rules: ProxyRules,
     st: Arc<State>,
 ) -> Response<Full<Bytes>> {
+    st.started.fetch_add(1, Ordering::SeqCst);
     let method = req.method().clone();
     let pq = path_and_query(&req);
     if let Some((m, until)) = &rules.hold
@@ -183,17 +195,30 @@ async fn forward(
         pos += n;
         Ok::<_, std::io::Error>(out)
     });
-    let result = rb.body(reqwest::Body::wrap_stream(stream)).send().await;
-    let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-    if let Ok(mut s) = st.seen.lock() {
-        s.push(Seen {
-            method: method.to_string(),
-            target: pq,
-            body_bytes: received.load(Ordering::SeqCst),
-            status,
-        });
-    }
-    relay(result, "test proxy").await
+    // In a task of its own: a client that dies mid-request drops this handler, but the upstream
+    // call runs to its end (its body cut, or complete and answered) and is recorded either way.
+    let call = tokio::spawn(async move {
+        let result = rb.body(reqwest::Body::wrap_stream(stream)).send().await;
+        let status = result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+        let answer = relay(result, "test proxy").await;
+        if let Ok(mut s) = st.seen.lock() {
+            s.push(Seen {
+                method: method.to_string(),
+                target: pq,
+                body_bytes: received.load(Ordering::SeqCst),
+                status,
+            });
+        }
+        answer
+    });
+    call.await.unwrap_or_else(|_| {
+        Response::builder()
+            .status(502)
+            .body(Full::new(Bytes::from_static(
+                b"the test proxy's call failed",
+            )))
+            .unwrap_or_default()
+    })
 }
 
 /// Selects the UploadPart requests (PUT with `partNumber`).

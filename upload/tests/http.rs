@@ -14,7 +14,7 @@ use signpost_upload::{
 };
 use signpost_wire::amz_date::format_amz_date;
 use signpost_wire::{OrderedPairs, UploadMethod};
-use support::{Act, FaultServer, multipart_job};
+use support::{Act, FaultServer, complete, content_md5, md5_hex, multipart_etag, multipart_job};
 use time::OffsetDateTime;
 
 fn data(n: usize) -> Vec<u8> {
@@ -294,35 +294,49 @@ async fn a_url_that_lost_its_query_string_is_named_as_the_cause() {
     assert!(!e.to_string().contains("query string was lost"), "{e}");
 }
 
+const SIG: (u16, &str, &str) = (
+    403,
+    "SignatureDoesNotMatch",
+    "The request signature we calculated does not match the signature you provided.",
+);
+
 #[tokio::test]
-async fn a_refusal_sent_before_the_body_is_read_is_heard_not_lost() {
-    // The server refuses at once and closes with the body unread: the first attempt's writes
-    // fail. The retry sends `Expect: 100-continue` and holds the body, so it reads the 403.
+async fn a_refusal_sent_before_the_body_is_read_is_heard_on_the_retry_that_asks_first() {
+    // The first attempt's connection is cut before any answer (as a server that refuses and
+    // closes with the body unread can make it look). The retry sends `Expect: 100-continue`
+    // and holds the body, so it reads the refusal the server sends before reading a byte.
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = file(&dir, "big.bin", 8_000_000);
-    let server = FaultServer::start(vec![Act::RefuseUnread(
-        403,
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided.",
-    )])
+    let server = FaultServer::start(vec![
+        Act::DropAfter(0),
+        Act::RefuseUnread(SIG.0, SIG.1, SIG.2),
+    ])
     .await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"), "{e}");
     let seen = server.seen();
-    assert!(
-        seen.len() <= 2,
-        "a refusal heard is not retried: {} requests",
-        seen.len()
-    );
     assert_eq!(
-        seen.last().unwrap().header("expect"),
-        if seen.len() == 2 {
-            Some("100-continue")
-        } else {
-            None
-        }
+        seen.len(),
+        2,
+        "one cut attempt, one refusal heard and not retried"
     );
+    assert_eq!(seen[0].header("expect"), None);
+    assert_eq!(seen[1].header("expect"), Some("100-continue"));
+    assert!(seen[1].body.is_empty(), "the body was held back");
+}
+
+#[tokio::test]
+async fn a_refusal_sent_mid_body_by_a_lingering_server_is_heard_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = file(&dir, "big.bin", 8_000_000);
+    let server = FaultServer::start(vec![Act::RefuseDraining(SIG.0, SIG.1, SIG.2)]).await;
+    let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
+    let e = uploader().upload(&job, &path).await.unwrap_err();
+    assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"), "{e}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "heard on the first attempt, not retried");
+    assert_eq!(seen[0].header("expect"), None);
 }
 
 #[tokio::test]
@@ -710,6 +724,67 @@ async fn multipart_uploads_parts_retries_one_alone_and_completes_in_order() {
         seen.iter().all(|r| r.method != "DELETE"),
         "no abort on success"
     );
+}
+
+#[tokio::test]
+async fn a_file_upload_sends_content_md5_and_checks_the_etags_it_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    // A PUT: its body's MD5 sent, the ETag answered compared with it.
+    let (path, bytes) = file(&dir, "one.mp4", 300_001);
+    let server = FaultServer::start(vec![Act::Md5ETag]).await;
+    let job = RunnerJobCustomUpload::put(format!("{}/b/one", server.base));
+    let out = uploader().upload(&job, &path).await.unwrap();
+    assert_eq!(out.etag, Some(format!("\"{}\"", md5_hex(&bytes))));
+    assert_eq!(
+        server.seen()[0].header("content-md5"),
+        Some(content_md5(&bytes).as_str())
+    );
+    let server = FaultServer::start(vec![Act::WrongETag]).await;
+    let job = RunnerJobCustomUpload::put(format!("{}/b/one", server.base));
+    let e = uploader().upload(&job, &path).await.unwrap_err();
+    assert!(matches!(e, UploadError::ETagMismatch { .. }), "{e}");
+
+    // Multipart: each part's MD5 sent and its ETag checked, then the object's ETag against the
+    // MD5 of the parts' MD5s, right and wrong.
+    let (path, bytes) = file(&dir, "big.mp4", (2 * MIB5 + 1234) as usize);
+    let right = multipart_etag(&bytes, MIB5 as usize);
+    for answered in [
+        right.clone(),
+        "\"0123456789abcdef0123456789abcdef-3\"".to_owned(),
+    ] {
+        let etag = answered.clone();
+        let server = FaultServer::start_routed(Arc::new(move |m: &str, _t: &str, _| match m {
+            "PUT" => Act::Md5ETag,
+            "POST" => complete(&etag),
+            _ => Act::status(204),
+        }))
+        .await;
+        let job = multipart_job(&server.base, 4, MIB5);
+        let result = uploader().upload(&job, &path).await;
+        let parts: Vec<_> = server
+            .seen()
+            .into_iter()
+            .filter(|r| r.method == "PUT")
+            .collect();
+        assert_eq!(parts.len(), 3);
+        for p in &parts {
+            assert_eq!(
+                p.header("content-md5"),
+                Some(content_md5(&p.body).as_str()),
+                "{}",
+                p.target
+            );
+        }
+        if answered == right {
+            assert_eq!(result.unwrap().etag, Some(right.clone()));
+        } else {
+            let e = result.unwrap_err();
+            assert!(
+                matches!(e, UploadError::MultipartETagMismatch { parts: 3, .. }),
+                "{e}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -31,6 +31,9 @@ pub enum Act {
     /// Answer an S3 error at once without reading the body, as S3 servers do when the signature
     /// is wrong (the connection is then closed with the body unread).
     RefuseUnread(u16, &'static str, &'static str),
+    /// Answer an S3 error at once and read the body to its end afterwards, as a server that
+    /// closes lingering does (nginx, signpost's receivers): the client hears it mid-body.
+    RefuseDraining(u16, &'static str, &'static str),
     /// Read `n` body bytes (a POST's fields), then answer an S3 error and close with the rest
     /// unread, as servers do when a form field breaks the policy.
     RefuseAfter(usize, u16, &'static str, &'static str),
@@ -162,6 +165,36 @@ fn record_body(seen: &Arc<Mutex<Vec<Seen>>>) -> Vec<u8> {
 }
 
 /// Lower-case hex MD5.
+/// The ETag S3 gives an object uploaded as parts of `part_size` bytes of `d`: the MD5 of the
+/// parts' MD5s, then `-N`.
+pub fn multipart_etag(d: &[u8], part_size: usize) -> String {
+    use md5::Digest;
+    let chunks: Vec<&[u8]> = d.chunks(part_size).collect();
+    let cat: Vec<u8> = chunks
+        .iter()
+        .flat_map(|c| md5::Md5::digest(c).to_vec())
+        .collect();
+    format!("\"{}-{}\"", md5_hex(&cat), chunks.len())
+}
+
+/// CompleteMultipartUpload's answer, with `etag`.
+pub fn complete(etag: &str) -> Act {
+    Act::Answer(
+        200,
+        vec![],
+        format!(
+            "<CompleteMultipartUploadResult><ETag>{etag}</ETag></CompleteMultipartUploadResult>"
+        ),
+    )
+}
+
+/// The Content-MD5 a body is sent with: base64 of its MD5.
+pub fn content_md5(body: &[u8]) -> String {
+    use base64::Engine as _;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
 pub fn md5_hex(data: &[u8]) -> String {
     use md5::Digest;
     md5::Md5::digest(data)
@@ -213,6 +246,11 @@ async fn handle(
         complete: false,
     };
     let mut body = req.into_body();
+    if let Act::RefuseDraining(status, code, msg) = act {
+        seen.lock().unwrap().push(record);
+        tokio::spawn(async move { while let Some(Ok(_)) = body.frame().await {} });
+        return Ok(s3_error(status, code, msg));
+    }
     if let Act::RefuseUnread(status, code, msg) | Act::RefuseAfter(_, status, code, msg) = act {
         if let Act::RefuseAfter(n, ..) = act {
             read_up_to(&mut body, &mut record.body, n).await;
@@ -231,7 +269,9 @@ async fn handle(
             seen.lock().unwrap().push(record);
             Err(Dropped)
         }
-        Act::RefuseUnread(..) | Act::RefuseAfter(..) => unreachable!("handled above"),
+        Act::RefuseUnread(..) | Act::RefuseAfter(..) | Act::RefuseDraining(..) => {
+            unreachable!("handled above")
+        }
         Act::Answer(..) | Act::S3Error(..) | Act::Md5ETag | Act::WrongETag => {
             while let Some(f) = body.frame().await {
                 match f {
