@@ -104,19 +104,14 @@ pub(super) async fn negatives(ctx: &Ctx) -> Vec<Row> {
                     format!("HTTP {}", out.status),
                     "accepted: the server must refuse this".into(),
                 ),
-                Err(e @ UploadError::Refused { .. })
-                    if e.status().is_some_and(|s| (400..500).contains(&s))
-                        && e.s3_code().is_some_and(|c| codes.contains(&c)) =>
-                {
-                    Row {
-                        case: case.into(),
-                        status: describe_err(&e),
-                        bytes: 0,
-                        mbps: None,
-                        passed: true,
-                        detail: "refused, as it must be".into(),
-                    }
-                }
+                Err(e) if is_expected_refusal(&e, codes) => Row {
+                    case: case.into(),
+                    status: describe_err(&e),
+                    bytes: 0,
+                    mbps: None,
+                    passed: true,
+                    detail: "refused, as it must be".into(),
+                },
                 Err(e) => fail(
                     case,
                     describe_err(&e),
@@ -154,8 +149,63 @@ pub(super) async fn negatives(ctx: &Ctx) -> Vec<Row> {
     rows
 }
 
+/// Whether `e` is the refusal a case expects: the server's 4xx, carrying one of `codes`.
+fn is_expected_refusal(e: &UploadError, codes: &[&str]) -> bool {
+    matches!(e, UploadError::Refused { .. })
+        && e.status().is_some_and(|s| (400..500).contains(&s))
+        && e.s3_code().is_some_and(|c| codes.contains(&c))
+}
+
 /// Signed an hour ago, valid for a minute.
 fn expired() -> Result<Validity, signpost_presign::PresignError> {
     Validity::expires_in(Duration::from_secs(60))?
         .signed_at(OffsetDateTime::now_utc() - time::Duration::hours(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use signpost_upload::{ErrorResponse, Refusal, UploadError};
+
+    use super::is_expected_refusal;
+
+    fn refused(status: u16, body: &str) -> UploadError {
+        UploadError::Refused {
+            refusal: Box::new(Refusal {
+                status,
+                s3: ErrorResponse::parse(body),
+                body_excerpt: body.chars().take(80).collect(),
+                explanation: None,
+            }),
+            expected: vec![200],
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn only_a_4xx_with_one_of_the_cases_codes_is_the_refusal_expected() {
+        let tampered = &["SignatureDoesNotMatch", "AccessDenied"];
+        let doc = |code: &str| format!("<Error><Code>{code}</Code><Message>m</Message></Error>");
+        assert!(is_expected_refusal(
+            &refused(403, &doc("SignatureDoesNotMatch")),
+            tampered
+        ));
+        assert!(is_expected_refusal(
+            &refused(403, &doc("AccessDenied")),
+            tampered
+        ));
+        // A 404 is a refusal, but not of a tampered signature.
+        assert!(!is_expected_refusal(
+            &refused(404, &doc("NoSuchKey")),
+            tampered
+        ));
+        assert!(!is_expected_refusal(
+            &refused(400, &doc("InvalidArgument")),
+            tampered
+        ));
+        assert!(!is_expected_refusal(
+            &refused(500, &doc("SignatureDoesNotMatch")),
+            tampered
+        ));
+        assert!(!is_expected_refusal(&refused(403, "forbidden"), tampered));
+    }
 }
