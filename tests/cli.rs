@@ -6,6 +6,7 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use sha2::{Digest, Sha256};
+use signpost_presign::{PresignRequest, S3Operation};
 use signpost_tests::{TestTarget, binary};
 
 fn signpost(t: &TestTarget) -> Command {
@@ -170,6 +171,59 @@ async fn presign_multipart_then_upload() {
     assert_eq!(
         Sha256::digest(get_back(&t, &key).await),
         Sha256::digest(&data)
+    );
+}
+
+/// A plan `presign multipart` must refuse is refused before CreateMultipartUpload: no upload is
+/// left open on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presign_multipart_refuses_a_bad_plan_before_starting_an_upload() {
+    let t = TestTarget::start().await.unwrap();
+    let key = t.key("refused-plan.mp4");
+    for (part, max, says) in [
+        ("4MiB", "1GiB", "part size"),
+        ("6GiB", "10GiB", "part size"),
+        ("5MiB", "100GiB", "parts"),
+    ] {
+        let mut c = signpost(&t);
+        c.args([
+            "presign",
+            "multipart",
+            "--bucket",
+            &t.bucket,
+            "--key",
+            &key,
+            "--part-size",
+            part,
+            "--max-size",
+            max,
+        ]);
+        let out = run(c).await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{part} {max}: accepted");
+        assert!(out.stdout.is_empty(), "{part} {max}: {}", text(&out.stdout));
+        assert!(err.contains(says), "{part} {max}: {err}");
+    }
+    let list = t
+        .presigner()
+        .unwrap()
+        .presign(
+            &PresignRequest::bucket(S3Operation::ListMultipartUploads, &*t.bucket)
+                .query("prefix", &*key),
+        )
+        .unwrap();
+    let resp = signpost::http::client()
+        .unwrap()
+        .get(list.url().as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("<ListMultipartUploadsResult"), "{body}");
+    assert!(
+        !body.contains("<UploadId>"),
+        "an upload was left open: {body}"
     );
 }
 

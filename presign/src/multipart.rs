@@ -74,6 +74,20 @@ impl MultipartPlanBuilder {
         if self.upload_id.is_empty() {
             return Err(PresignError::EmptyUploadId);
         }
+        let (part_size, parts) = self.check()?;
+        Ok(MultipartPlan {
+            bucket: self.bucket,
+            key: self.key,
+            upload_id: self.upload_id,
+            part_size,
+            part_count: parts,
+        })
+    }
+
+    /// Checks the part size and the largest object against S3's limits, the upload id aside:
+    /// run it before CreateMultipartUpload, so that nothing is started for a plan that cannot be
+    /// built. Returns the part size and the number of parts.
+    pub fn check(&self) -> Result<(u64, u32), PresignError> {
         let part_size = self
             .part_size
             .ok_or(PresignError::PlanIncomplete("the part size"))?;
@@ -94,13 +108,7 @@ impl MultipartPlanBuilder {
                 min_part_size: max.div_ceil(u64::from(MAX_PARTS)),
             });
         }
-        Ok(MultipartPlan {
-            bucket: self.bucket,
-            key: self.key,
-            upload_id: self.upload_id,
-            part_size,
-            part_count: parts as u32,
-        })
+        Ok((part_size, parts as u32))
     }
 }
 

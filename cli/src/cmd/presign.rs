@@ -266,24 +266,59 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
         }
         PresignCommand::Multipart(a) => {
             let validity = a.common.validity()?;
-            let upload_id = match a.upload_id {
-                Some(id) => id,
+            let plan = |upload_id: &str| {
+                MultipartPlan::builder(&*a.common.bucket, &*a.key, upload_id)
+                    .part_size(a.part_size)
+                    .max_object_size(a.max_size)
+            };
+            // Everything is checked before an upload is started: a refusal leaves nothing open.
+            plan("").check()?;
+            p.presign(&PresignRequest::create_multipart_upload(
+                &*a.common.bucket,
+                &*a.key,
+            ))?;
+            let (upload_id, started) = match &a.upload_id {
+                Some(id) => (id.clone(), false),
                 None => {
-                    signpost::s3::create_multipart(
+                    let id = signpost::s3::create_multipart(
                         &s3.client()?,
                         &p,
                         &a.common.bucket,
                         &a.key,
                         a.content_type.as_deref(),
                     )
-                    .await?
+                    .await?;
+                    (id, true)
                 }
             };
-            let plan = MultipartPlan::builder(&*a.common.bucket, &*a.key, upload_id)
-                .part_size(a.part_size)
-                .max_object_size(a.max_size)
-                .build()?;
-            print(&plan.presign(&p, validity)?);
+            match plan(&upload_id)
+                .build()
+                .and_then(|plan| plan.presign(&p, validity))
+            {
+                Ok(job) => print(&job),
+                Err(e) if started => {
+                    let abort = p
+                        .presign(&PresignRequest::abort_multipart_upload(
+                            &*a.common.bucket,
+                            &*a.key,
+                            &*upload_id,
+                        ))
+                        .map_err(anyhow::Error::from);
+                    let aborted = match abort {
+                        Ok(req) => signpost::s3::send(&s3.client()?, &req, None)
+                            .await
+                            .is_ok_and(|r| matches!(r.status, 200 | 204)),
+                        Err(_) => false,
+                    };
+                    if aborted {
+                        anyhow::bail!("{e}; the multipart upload started for it was aborted");
+                    }
+                    anyhow::bail!(
+                        "{e}; the multipart upload {upload_id} started for it could not be aborted: abort it with a presigned AbortMultipartUpload (or let a lifecycle rule do it)"
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
