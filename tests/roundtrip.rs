@@ -19,6 +19,7 @@ async fn all_modes_and_negative_cases() {
         mode: Mode::All,
         part_size: None,
         negative: true,
+        ca_bundle: None,
     })
     .await
     .unwrap();
@@ -63,6 +64,7 @@ async fn an_empty_file_round_trips_in_every_mode() {
             mode,
             part_size: None,
             negative: false,
+            ca_bundle: None,
         })
         .await
         .unwrap();

@@ -97,6 +97,36 @@ async fn multipart_job(
     write(dir, &format!("{}.json", fastrand::u64(..)), &out.stdout)
 }
 
+/// `signpost roundtrip --ca-bundle` against an HTTPS endpoint with a private CA: every call it
+/// makes trusts the bundle (its bucket check failed with UnknownIssuer before, as its client and
+/// uploaders never got it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_round_trip_trusts_the_ca_bundle_it_is_given() {
+    let t = TestTarget::start().await.unwrap();
+    let front = TlsFront::start(authority(&t.endpoint)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(dir.path(), "ca.pem", front.ca_pem.as_bytes());
+    let roundtrip = |with_ca: bool| {
+        let mut c = signpost(&t, &front.endpoint);
+        c.args(["roundtrip", "--bucket", &t.bucket, "--size", "6MiB"]);
+        if with_ca {
+            c.arg("--ca-bundle").arg(&ca);
+        }
+        run(c)
+    };
+    let out = roundtrip(false).await;
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("certificate"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = roundtrip(true).await;
+    let table = text(&out.stdout);
+    assert!(out.status.success(), "{table}{}", text(&out.stderr));
+    assert!(table.contains("9 passed, 0 failed"), "{table}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_ca_is_trusted_only_when_given() {
     let t = TestTarget::start().await.unwrap();

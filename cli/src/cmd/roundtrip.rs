@@ -42,6 +42,7 @@ pub async fn run(s3: &S3Args, a: RoundtripArgs) -> Result<ExitCode> {
         mode: a.mode,
         part_size: a.part_size,
         negative: a.negative,
+        ca_bundle: s3.ca_certificates()?,
     })
     .await?;
     print!("{}", report.table());

@@ -50,6 +50,9 @@ pub struct RoundtripOptions {
     pub part_size: Option<u64>,
     /// Run the negative cases (default with `all`).
     pub negative: bool,
+    /// Trust only these certificate authorities for an HTTPS endpoint (`None`: the platform's),
+    /// in every call the round trip makes: uploads, bucket checks, reads back.
+    pub ca_bundle: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
 }
 
 /// One line of the report.
@@ -154,6 +157,19 @@ struct Ctx {
     sha: [u8; 32],
     size: u64,
     endpoint_url: String,
+    ca_bundle: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
+}
+
+/// An uploader retrying as `retry`, trusting `ca_bundle` when given.
+fn uploader_with(
+    retry: RetryPolicy,
+    ca_bundle: Option<&[rustls::pki_types::CertificateDer<'static>]>,
+) -> Result<Uploader, signpost_upload::UploadError> {
+    let mut b = Uploader::builder().retry(retry);
+    if let Some(ca) = ca_bundle {
+        b = b.ca_bundle(ca.to_vec());
+    }
+    b.build()
 }
 
 impl Ctx {
@@ -251,14 +267,15 @@ pub async fn run(opts: &RoundtripOptions) -> Result<Report> {
     };
     let endpoint = Endpoint::custom(&endpoint_url, &opts.region)?;
     let presigner = Presigner::new(credentials, endpoint);
-    let uploader = Uploader::builder()
-        .retry(RetryPolicy {
+    let uploader = uploader_with(
+        RetryPolicy {
             max_attempts: 4,
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(2),
-        })
-        .build()?;
-    let client = crate::http::client()?;
+        },
+        opts.ca_bundle.as_deref(),
+    )?;
+    let client = crate::http::client_with(opts.ca_bundle.as_deref())?;
     s3::ensure_bucket(&client, &presigner, &opts.bucket).await?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("roundtrip.bin");
@@ -276,6 +293,7 @@ pub async fn run(opts: &RoundtripOptions) -> Result<Report> {
         sha,
         size: opts.size,
         endpoint_url: endpoint_url.clone(),
+        ca_bundle: opts.ca_bundle.clone(),
     };
     let mut report = Report {
         endpoint: match &server {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use signpost_presign::{PresignRequest, Validity};
-use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, UploadOptions, Uploader};
+use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, UploadOptions};
 use time::OffsetDateTime;
 
 use super::{Ctx, Row, describe_err, fail};
@@ -20,14 +20,14 @@ pub(super) async fn negatives(ctx: &Ctx) -> Vec<Row> {
     };
     // One retry: after a connection the server cut mid-body (it refused before reading), the
     // uploader's second attempt asks first (Expect: 100-continue) and hears the refusal.
-    let uploader = match Uploader::builder()
-        .retry(RetryPolicy {
+    let uploader = match super::uploader_with(
+        RetryPolicy {
             max_attempts: 2,
             initial_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(10),
-        })
-        .build()
-    {
+        },
+        ctx.ca_bundle.as_deref(),
+    ) {
         Ok(u) => u,
         Err(e) => return vec![fail("negative cases", "error".into(), e.to_string())],
     };
