@@ -6,7 +6,6 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use sha2::{Digest, Sha256};
-use signpost_presign::{PresignRequest, S3Operation};
 use signpost_tests::{TestTarget, binary};
 
 fn signpost(t: &TestTarget) -> Command {
@@ -204,22 +203,8 @@ async fn presign_multipart_refuses_a_bad_plan_before_starting_an_upload() {
         assert!(out.stdout.is_empty(), "{part} {max}: {}", text(&out.stdout));
         assert!(err.contains(says), "{part} {max}: {err}");
     }
-    let list = t
-        .presigner()
-        .unwrap()
-        .presign(
-            &PresignRequest::bucket(S3Operation::ListMultipartUploads, &*t.bucket)
-                .query("prefix", &*key),
-        )
-        .unwrap();
-    let resp = signpost::http::client()
-        .unwrap()
-        .get(list.url().as_str())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let body = resp.text().await.unwrap();
+    let (status, body) = t.list_uploads(&key).await.unwrap();
+    assert_eq!(status, 200);
     assert!(body.contains("<ListMultipartUploadsResult"), "{body}");
     assert!(
         !body.contains("<UploadId>"),

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use signpost_presign::{Endpoint, PresignRequest, Presigner, S3Operation, Validity};
+use signpost_presign::{Endpoint, PresignRequest, Presigner, Validity};
 use signpost_serve::gateway::{Gateway, GatewayOptions};
 use signpost_tests::{TestTarget, raw};
 use signpost_upload::{RunnerJobCustomUpload, Uploader};
@@ -263,46 +263,29 @@ async fn until(secs: u64, done: impl Fn() -> bool, what: impl Fn() -> String) {
 /// How many parts the one multipart upload upstream under `key` holds (`None`: no such upload,
 /// or the server did not answer).
 async fn upstream_parts(t: &TestTarget, key: &str) -> Option<usize> {
-    let p = t.presigner().unwrap();
-    let client = signpost::http::client().unwrap();
-    let get = |req: PresignRequest| {
-        let url = p.presign(&req).unwrap().url().as_str().to_owned();
-        let client = client.clone();
-        async move { client.get(url).send().await.ok()?.text().await.ok() }
-    };
-    let list = get(
-        PresignRequest::bucket(S3Operation::ListMultipartUploads, &*t.bucket).query("prefix", key),
-    )
-    .await?;
+    let (_, list) = t.list_uploads(key).await.ok()?;
     let id = list
         .split("<UploadId>")
         .nth(1)?
         .split("</UploadId>")
         .next()?;
-    let parts = get(PresignRequest::list_parts(&*t.bucket, key, id)).await?;
-    Some(parts.matches("<PartNumber>").count())
+    let (_, parts) = t
+        .send_get(&PresignRequest::list_parts(&*t.bucket, key, id))
+        .await
+        .ok()?;
+    Some(
+        String::from_utf8_lossy(&parts)
+            .matches("<PartNumber>")
+            .count(),
+    )
 }
 
-/// No multipart upload of `key` remains, where the server can list them (s3s-fs cannot: then
-/// its data directory is looked at). Only `key` is listed: other tests of this file run at the
+/// No multipart upload of `key` remains, where the server can list them (where it cannot, the
+/// embedded one's data directory is looked at). Only `key` is listed: other tests of this file run at the
 /// same time in the same bucket, and their uploads in progress are not this test's leftovers.
 async fn assert_no_uploads_left(t: &TestTarget, key: &str) {
-    let list = t
-        .presigner()
-        .unwrap()
-        .presign(
-            &PresignRequest::bucket(S3Operation::ListMultipartUploads, &*t.bucket)
-                .query("prefix", key),
-        )
-        .unwrap();
-    let resp = signpost::http::client()
-        .unwrap()
-        .get(list.url().as_str())
-        .send()
-        .await
-        .unwrap();
-    if resp.status().as_u16() == 200 {
-        let body = resp.text().await.unwrap();
+    let (status, body) = t.list_uploads(key).await.unwrap();
+    if status == 200 {
         assert!(!body.contains("<UploadId>"), "{body}");
         return;
     }

@@ -257,12 +257,33 @@ impl TestTarget {
 
     /// GETs `key` back through a presigned URL: the status and the body.
     pub async fn get(&self, key: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-        let url = self
-            .presigner()?
-            .presign(&signpost_presign::PresignRequest::get_object(
-                &*self.bucket,
-                key,
-            ))?;
+        self.send_get(&signpost_presign::PresignRequest::get_object(
+            &*self.bucket,
+            key,
+        ))
+        .await
+    }
+
+    /// ListMultipartUploads of the bucket under `prefix`: the status and the body.
+    pub async fn list_uploads(&self, prefix: &str) -> anyhow::Result<(u16, String)> {
+        let (status, body) = self
+            .send_get(
+                &signpost_presign::PresignRequest::bucket(
+                    signpost_presign::S3Operation::ListMultipartUploads,
+                    &*self.bucket,
+                )
+                .query("prefix", prefix),
+            )
+            .await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// Sends `req` (a GET) presigned for this server: the status and the body.
+    pub async fn send_get(
+        &self,
+        req: &signpost_presign::PresignRequest,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let url = self.presigner()?.presign(req)?;
         let resp = signpost::http::client()?
             .get(url.url().as_str())
             .send()
