@@ -173,6 +173,73 @@ async fn presign_multipart_then_upload() {
     );
 }
 
+/// Standard input takes the upload's options like a file does: what applies is honoured, what
+/// cannot apply to a stream is refused by its flag before anything is sent (before, the stream
+/// path built no options and ignored them all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_input_honours_or_refuses_each_upload_option() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..(7u32 << 20)).map(|i| (i % 249) as u8).collect();
+    let presign = |key: &str| {
+        let mut c = signpost(&t);
+        c.args(["presign", "multipart", "--bucket", &t.bucket, "--key", key]);
+        c.args(["--part-size", "5MiB", "--max-size", "20MiB"]);
+        c
+    };
+    for (flags, named) in [
+        (&["--on-failure", "keep"][..], "--on-failure keep"),
+        (&["--content-type", "video/mp4"][..], "--content-type"),
+        (&["--file-name", "a.mp4"][..], "--file-name"),
+        (&["--put-digest", "first"][..], "--put-digest"),
+    ] {
+        let key = t.key("stdin-refused.bin");
+        let out = run(presign(&key)).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let job = write(dir.path(), "refused.json", &out.stdout);
+        let mut c = signpost(&t);
+        c.args([
+            "upload",
+            "--no-progress",
+            "--job",
+            job.to_str().unwrap(),
+            "-",
+        ]);
+        c.args(flags);
+        c.write_stdin(data.clone());
+        let out = run(c).await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{flags:?} was accepted");
+        assert!(
+            err.contains("has no effect on a stream") && err.contains(named),
+            "{flags:?}: {err}"
+        );
+        let (status, _) = t.get(&key).await.unwrap();
+        assert_eq!(status, 404, "{flags:?}: nothing stored");
+    }
+    let key = t.key("stdin-md5-off.bin");
+    let out = run(presign(&key)).await;
+    let job = write(dir.path(), "ok.json", &out.stdout);
+    let mut c = signpost(&t);
+    c.args([
+        "upload",
+        "--json",
+        "--no-content-md5",
+        "--on-failure",
+        "abort",
+    ]);
+    c.args(["--job", job.to_str().unwrap(), "-"]);
+    c.write_stdin(data.clone());
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["parts"], 2);
+    assert_eq!(
+        Sha256::digest(get_back(&t, &key).await),
+        Sha256::digest(&data)
+    );
+}
+
 /// A plan `presign multipart` must refuse is refused before CreateMultipartUpload: no upload is
 /// left open on the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use signpost_presign::{MultipartPlan, PresignRequest, Validity};
 use signpost_tests::proxy::{self, ProxyRules, TestProxy};
 use signpost_tests::{TestTarget, binary, job_file, random_bytes, upload_args};
-use signpost_upload::{Clock, RunnerJobCustomUpload, UploadError, Uploader};
+use signpost_upload::{Clock, RunnerJobCustomUpload, UploadError, UploadOptions, Uploader};
 use tokio::process::Command;
 
 const MIB: u64 = 1 << 20;
@@ -570,7 +570,7 @@ async fn a_clock_ten_minutes_off_either_way_is_no_refusal() {
         let key2 = t.key("clock-stream.mp4");
         let (_, job2) = multipart(&t, &key2, 2 * PART, five_minutes).await;
         uploader
-            .upload_stream(&job2, &mut stdin_like, None)
+            .upload_stream(&job2, &mut stdin_like, &UploadOptions::default())
             .await
             .unwrap_or_else(|e| panic!("{minutes} min, stream: {e}"));
         assert!(same(&stored(&t, &key).await, &bytes));

@@ -50,6 +50,7 @@ mod presigner;
 mod provider;
 mod request;
 mod signed_headers;
+mod signing_credentials;
 mod signing_key;
 mod uri_encode;
 mod validity;

@@ -207,7 +207,7 @@ impl PostPolicyBuilder<'_> {
             return Err(PresignError::SuccessStatus(s));
         }
         let guard = p.current.load();
-        let creds = &crate::presigner::loaded(&guard)?.credentials;
+        let creds = &crate::signing_credentials::loaded(&guard)?.credentials;
         let window = self.validity.window_for(creds.expires_at())?;
         let at = window.signed_at;
         let expiration = window.expires_at;

@@ -9,14 +9,13 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::credentials::Credentials;
 use crate::error::PresignError;
-use crate::presigner::SigningCredentials;
-
-/// The longest head start a refresh takes on the expiry (botocore's advisory refresh).
-const MAX_HEAD_START: Duration = Duration::minutes(15);
+use crate::signing_credentials::SigningCredentials;
+#[cfg(test)]
+use crate::signing_credentials::refresh_at;
 
 /// A provider and the gate its refreshes go through.
 pub(crate) struct Refresher {
@@ -38,15 +37,6 @@ impl std::fmt::Debug for Refresher {
 #[cfg(test)]
 pub(crate) fn needs_refresh(c: &SigningCredentials, now: OffsetDateTime) -> bool {
     refresh_at(c).is_some_and(|t| now.unix_timestamp() >= t)
-}
-
-/// When (Unix seconds) `c` is due to be loaded again; `None` for credentials without expiry.
-pub(crate) fn refresh_at(c: &SigningCredentials) -> Option<i64> {
-    let end = c.credentials.expires_at()?;
-    let lifetime: Duration = end - c.loaded_at;
-    let quarter: Duration = lifetime / 4_i32;
-    let head_start = quarter.clamp(Duration::ZERO, MAX_HEAD_START);
-    Some((end - head_start).unix_timestamp())
 }
 
 /// Seconds since the Unix epoch, read the cheap way: this is on every signature's path.
@@ -114,6 +104,7 @@ impl Refresher {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
+    use time::Duration;
 
     use aws_credential_types::provider::{error::CredentialsError, future};
 

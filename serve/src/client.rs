@@ -66,7 +66,7 @@ impl Reply {
     }
 
     /// S3's `Code`, when the body is an error document.
-    pub fn s3_code(&self) -> Option<String> {
+    pub fn s3_code(&self) -> Option<signpost_upload::signpost_wire::s3_xml::S3ErrorCode> {
         ErrorResponse::parse(&self.body).map(|e| e.code)
     }
 }

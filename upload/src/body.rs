@@ -81,6 +81,32 @@ pub(crate) struct FileSlice {
 }
 
 /// What the reader hands the body.
+impl FileSlice {
+    /// The whole file at `path`, `len` bytes as planned (read to its end, so growth is seen).
+    pub(crate) fn whole(path: &std::path::Path, len: u64) -> Self {
+        FileSlice {
+            path: path.to_owned(),
+            offset: 0,
+            len,
+            to_end: true,
+            before: Bytes::new(),
+            after: Bytes::new(),
+        }
+    }
+
+    /// `len` bytes of the file at `path` from `offset` (a part).
+    pub(crate) fn range(path: &std::path::Path, offset: u64, len: u64) -> Self {
+        FileSlice {
+            path: path.to_owned(),
+            offset,
+            len,
+            to_end: false,
+            before: Bytes::new(),
+            after: Bytes::new(),
+        }
+    }
+}
+
 enum Chunk {
     Data(Bytes),
     Changed(FileChange),

@@ -14,14 +14,21 @@
 //! - The bug that started this project: a URL whose query string was lost on the way.
 
 use reqwest::header::HeaderMap;
+use signpost_wire::CredentialScope;
 use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::canonical::{Difference, first_difference, presigned_canonical_request};
-use signpost_wire::s3_xml::ErrorResponse;
-use signpost_wire::{CredentialScope, QueryAuth};
+use signpost_wire::s3_xml::{ErrorResponse, S3ErrorCode};
 use time::OffsetDateTime;
 
 use crate::error::TargetKind;
-use crate::funnel::Request;
+use crate::target::Target;
+
+/// What was sent, as a refusal is explained from it.
+pub(crate) struct Sent<'a> {
+    pub(crate) method: &'a reqwest::Method,
+    pub(crate) target: &'a Target,
+    pub(crate) headers: &'a HeaderMap,
+}
 
 fn minutes(d: time::Duration) -> String {
     let s = d.whole_seconds().abs();
@@ -46,41 +53,43 @@ fn server_time(headers: &HeaderMap, s3: Option<&ErrorResponse>) -> Option<Offset
 }
 
 /// The credential scope the request was signed with: the URL's, or a POST form's field.
-fn signed_scope(req: &Request<'_>, form_credential: Option<&str>) -> Option<CredentialScope> {
-    match QueryAuth::from_url(req.target.url.as_str()) {
-        Ok(Some(q)) => Some(q.credential),
+fn signed_scope(req: &Sent<'_>, form_credential: Option<&str>) -> Option<CredentialScope> {
+    match &req.target.auth {
+        Ok(Some(q)) => Some(q.credential.clone()),
         _ => form_credential.and_then(|c| CredentialScope::parse(c).ok()),
     }
 }
 
 /// The explanation of a refusal, when the evidence gives one.
 pub(crate) fn explain(
-    req: &Request<'_>,
+    req: &Sent<'_>,
     status: u16,
     s3: Option<&ErrorResponse>,
     headers: &HeaderMap,
     form_credential: Option<&str>,
     now: OffsetDateTime,
 ) -> Option<String> {
-    let code = s3.map(|e| e.code.as_str());
+    let code = s3.map(|e| &e.code);
     let url = req.target.url.as_str();
     // Through a proxy, an answer that is not S3's is the proxy's own (407, a policy's 403, a
     // 502 when it could not reach the server).
     if s3.is_none()
         && let Some(proxy) = crate::client::proxy_for(url)
     {
-        let host = crate::funnel::host_of(url);
+        let host = crate::target::host_of(url);
         return Some(format!(
             "the answer came from the proxy {proxy}, not from S3 (it is no S3 error document): the proxy refused or could not forward the request; fix the proxy, or set NO_PROXY={host} to connect directly"
         ));
     }
-    let query_auth = QueryAuth::from_url(url);
+    let query_auth = &req.target.auth;
     if matches!(status, 401 | 403) && req.target.signed_by_query && matches!(query_auth, Ok(None)) {
         return Some(
             "the URL carries no signature (no X-Amz-* query parameters): if it was presigned, its query string was lost on the way".into(),
         );
     }
-    if req.target.kind == TargetKind::FormUrl && (status == 501 || code == Some("NotImplemented")) {
+    if req.target.kind == TargetKind::FormUrl
+        && (status == 501 || code == Some(&S3ErrorCode::NotImplemented))
+    {
         return Some(
             "this provider does not take browser-form POST uploads (Cloudflare R2 and Backblaze B2 answer 501 too): ask the server for a PUT descriptor (signpost presign put)".into(),
         );
@@ -101,10 +110,10 @@ pub(crate) fn explain(
     let region_code = matches!(
         code,
         Some(
-            "PermanentRedirect"
-                | "AuthorizationHeaderMalformed"
-                | "AuthorizationQueryParametersError"
-                | "IllegalLocationConstraintException"
+            S3ErrorCode::PermanentRedirect
+                | S3ErrorCode::AuthorizationHeaderMalformed
+                | S3ErrorCode::AuthorizationQueryParametersError
+                | S3ErrorCode::IllegalLocationConstraintException
         )
     );
     if status == 301 || region_code {
@@ -122,7 +131,7 @@ pub(crate) fn explain(
             ));
         }
     }
-    if code == Some("RequestTimeTooSkewed") {
+    if code == Some(&S3ErrorCode::RequestTimeTooSkewed) {
         let server = server_time(headers, s3);
         let dated = query_auth
             .as_ref()
@@ -145,12 +154,14 @@ pub(crate) fn explain(
             _ => "the signing time is more than 15 minutes from the server's clock: check the signer's clock".into(),
         });
     }
-    if code == Some("ExpiredToken") || s3.is_some_and(|e| e.message.contains("token has expired")) {
+    if code == Some(&S3ErrorCode::ExpiredToken)
+        || s3.is_some_and(|e| e.message.contains("token has expired"))
+    {
         return Some(
             "the session token of the temporary credentials that signed the URL has expired (the URL's own expiry is not the cause): the server must sign with fresh credentials".into(),
         );
     }
-    if code == Some("AccessDenied")
+    if code == Some(&S3ErrorCode::AccessDenied)
         && s3.is_some_and(|e| e.message.to_ascii_lowercase().contains("expired"))
     {
         let at = query_auth
@@ -171,12 +182,14 @@ pub(crate) fn explain(
     let message = s3
         .map(|e| e.message.to_ascii_lowercase())
         .unwrap_or_default();
-    if code == Some("SignatureDoesNotMatch") || (status == 403 && message.contains("signature")) {
+    if code == Some(&S3ErrorCode::SignatureDoesNotMatch)
+        || (status == 403 && message.contains("signature"))
+    {
         return Some(signature(req, s3));
     }
     // Whatever the server calls it (Garage: 400 InvalidRequest), a URL past its expiry by the
     // server's clock is expired.
-    if let (Ok(Some(q)), Some(server)) = (&query_auth, server_time(headers, s3))
+    if let (Ok(Some(q)), Some(server)) = (query_auth, server_time(headers, s3))
         && (400..500).contains(&status)
         && server > q.expires_at()
     {
@@ -190,7 +203,7 @@ pub(crate) fn explain(
 }
 
 /// SignatureDoesNotMatch: the first difference, or the likely causes.
-fn signature(req: &Request<'_>, s3: Option<&ErrorResponse>) -> String {
+fn signature(req: &Sent<'_>, s3: Option<&ErrorResponse>) -> String {
     let url = req.target.url.as_str();
     if req.target.kind == TargetKind::FormUrl {
         return "the form's policy or signature was changed after signing, or signed with other credentials or for another region".into();
@@ -225,7 +238,7 @@ fn signature(req: &Request<'_>, s3: Option<&ErrorResponse>) -> String {
     }
     // No canonical request from the server: the likely causes for what was sent.
     let mut causes = Vec::new();
-    if let Ok(Some(q)) = QueryAuth::from_url(url) {
+    if let Ok(Some(q)) = &req.target.auth {
         let others: Vec<&str> = q
             .signed_headers
             .iter()

@@ -19,7 +19,8 @@ use crate::plan::Target;
 use crate::progress::{AttemptMeter, Meter};
 use crate::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 
-/// One request, described: the funnel sends it as many times as needed.
+/// One request, described: the funnel sends it as many times as needed. Built with
+/// [`Request::new`] and its methods; by default an empty body, success on 200, no digest.
 #[derive(Debug)]
 pub(crate) struct Request<'a> {
     pub(crate) method: Method,
@@ -36,6 +37,72 @@ pub(crate) struct Request<'a> {
     /// Hash the file bytes as they are sent (one pass over the file), for the ETag check when
     /// no `content_md5` was worked out first.
     pub(crate) hash_body: bool,
+    /// The body's MD5 when known but not sent (`Content-MD5` turned off): for the ETag check.
+    pub(crate) known_md5: Option<Md5Digest>,
+}
+
+impl<'a> Request<'a> {
+    /// `method` to `target`, no body, success on 200.
+    pub(crate) fn new(method: Method, target: &'a Target) -> Self {
+        Request {
+            method,
+            target,
+            headers: HeaderMap::new(),
+            payload: Payload::Empty,
+            expected: &[200],
+            content_md5: None,
+            check_etag: false,
+            hash_body: false,
+            known_md5: None,
+        }
+    }
+
+    /// Sends these headers (the descriptor's signed ones) besides the funnel's own.
+    pub(crate) fn headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Sends `Content-Type: application/xml` (a CompleteMultipartUpload document).
+    pub(crate) fn xml(mut self) -> Self {
+        self.headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        self
+    }
+
+    /// The body.
+    pub(crate) fn with_payload(mut self, payload: Payload) -> Self {
+        self.payload = payload;
+        self
+    }
+
+    /// The statuses that mean success.
+    pub(crate) fn expect(mut self, codes: &'a [u16]) -> Self {
+        self.expected = codes;
+        self
+    }
+
+    /// Sends `Content-MD5` with this digest of the body.
+    pub(crate) fn content_md5(mut self, md5: Option<Md5Digest>) -> Self {
+        self.content_md5 = md5;
+        self
+    }
+
+    /// The body's MD5, known but not sent as `Content-MD5`: the answer's ETag is compared with it.
+    pub(crate) fn known_md5(mut self, md5: Option<Md5Digest>) -> Self {
+        self.known_md5 = md5;
+        self
+    }
+
+    /// Compares an MD5-shaped ETag in the answer with the body's MD5 when `yes`; with
+    /// `hash_body`, the file bytes are hashed as they are sent for it.
+    pub(crate) fn check_etag(mut self, yes: bool, hash_body: bool) -> Self {
+        self.check_etag = yes;
+        self.hash_body = hash_body;
+        self
+    }
 }
 
 /// An accepted answer: status, headers and (bounded) body.
@@ -135,7 +202,7 @@ impl Funnel {
                         headers,
                         body,
                         attempts: attempt,
-                        md5: req.content_md5.or(streamed),
+                        md5: req.content_md5.or(req.known_md5).or(streamed),
                     };
                     if req.expected.contains(&status) {
                         match stored_other_bytes(req, &answer) {
@@ -159,7 +226,7 @@ impl Funnel {
                         .and_then(parse_retry_after);
                     let refusal = refusal(req, status, &headers, &body, self.clock.now());
                     let retryable =
-                        is_retryable_status(status, refusal.s3.as_ref().map(|e| e.code.as_str()));
+                        is_retryable_status(status, refusal.s3.as_ref().map(|e| &e.code));
                     let e = UploadError::Refused {
                         refusal: Box::new(refusal),
                         expected: req.expected.to_vec(),
@@ -178,7 +245,7 @@ impl Funnel {
                     }
                     let untrusted = source.is_untrusted_certificate();
                     let err = UploadError::Transport {
-                        host: host_of(req.target.url.as_str()),
+                        host: crate::target::host_of(req.target.url.as_str()),
                         proxy: crate::client::proxy_for(req.target.url.as_str()),
                         attempts: attempt,
                         source,
@@ -242,6 +309,8 @@ impl Funnel {
                     req.target.kind,
                     TargetKind::Part(_) | TargetKind::PresignedUrl
                 ) {
+                    // Handed to the connection whole: counted as sent at once.
+                    attempt.meter.add(b.len() as u64);
                     attempt.meter.add_file(b.len() as u64);
                 }
                 rb.headers(headers).body(b.clone())
@@ -318,8 +387,13 @@ fn refusal(
     } else {
         String::new()
     };
+    let sent = crate::explain::Sent {
+        method: &req.method,
+        target: req.target,
+        headers: &req.headers,
+    };
     let explanation = crate::explain::explain(
-        req,
+        &sent,
         status,
         s3.as_ref(),
         headers,
@@ -332,19 +406,6 @@ fn refusal(
         body_excerpt,
         explanation,
     }
-}
-
-/// `host[:port]` of `url`, as errors name the server.
-pub(crate) fn host_of(url: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}:{p}"),
-                None => h.to_owned(),
-            })
-        })
-        .unwrap_or_else(|| "the server".into())
 }
 
 /// Reads at most `cap` bytes of a response body.

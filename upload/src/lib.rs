@@ -16,8 +16,16 @@
 //! any status in `expectedStatusCodes` (default 200, 201, 204); otherwise the error carries
 //! S3's `Code`, `Message` and `RequestId`. Connection faults, 5xx, 429 and `SlowDown` are
 //! retried with exponential backoff and jitter ([`RetryPolicy`]); other 4xx are not; nothing is
-//! retried past the URL's expiry. The file is read from disk as it is sent, in 256 KiB chunks,
-//! so memory does not grow with its size, and it is only ever opened for reading.
+//! retried past the URL's expiry. The file is read from disk as it is sent, at most two 512 KiB
+//! chunks ahead, so memory does not grow with its size, and it is only ever opened for reading.
+//!
+//! **When retries run out** a multipart upload is aborted (AbortMultipartUpload, nothing left
+//! stored) unless it can be resumed: with a resume store in [`UploadOptions::resume`] (what the
+//! `signpost upload` command always sets, in its state directory) it is kept, and the next call
+//! with the same (or a freshly signed) descriptor sends only the parts the server lacks. That is
+//! the library's default, [`OnFailure::KeepIfResumable`]: a caller that never asked for resuming
+//! leaves no parts stored and billed; set `resume` to get the command's behaviour. A stream
+//! ([`Uploader::upload_stream`]) cannot be resumed and is always aborted.
 //!
 //! ```no_run
 //! use signpost_upload::{RunnerJobCustomUpload, Uploader, UploadOptions, Progress};
@@ -52,6 +60,7 @@ mod form;
 mod funnel;
 mod integrity;
 mod multipart;
+mod options;
 mod outcome;
 mod plan;
 mod post;
@@ -62,6 +71,7 @@ mod resume;
 mod retry;
 mod source;
 mod stream;
+mod target;
 mod traps;
 mod uploader;
 
@@ -69,10 +79,12 @@ pub use client::{CaBundle, read_ca_bundle, tls_config};
 pub use clock::Clock;
 pub use error::{
     AbortOutcome, ClientError, FileChange, Refusal, TargetKind, TransportError, UploadError,
+    UploadOption,
 };
 pub use findings::findings;
+pub use options::{PutDigest, UploadOptions};
 pub use outcome::UploadOutcome;
-pub use plan::{PutDigest, UploadOptions, UploadPlan};
+pub use plan::UploadPlan;
 pub use progress::{Progress, ProgressFn};
 pub use resume::{
     FileIdentity, FileResumeStore, Journal, JournalHeader, JournalPart, OnFailure, ResumeClaim,

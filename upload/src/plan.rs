@@ -11,138 +11,17 @@ use std::path::Path;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use signpost_wire::limits::MAX_PUT_SIZE;
 use signpost_wire::{
-    OrderedPairs, PolicyDocument, PolicyViolation, QueryAuth, RunnerJobCustomUpload, SignedUrl,
-    UploadMethod,
+    OrderedPairs, PolicyDocument, PolicyViolation, RunnerJobCustomUpload, SignedUrl, UploadMethod,
 };
 use time::OffsetDateTime;
 
 use crate::error::{TargetKind, UploadError};
 use crate::form::{Framing, framing};
+use crate::options::refuse_unused;
+pub(crate) use crate::options::{PutDigest, UploadOptions};
 use crate::source::FileSource;
+pub(crate) use crate::target::Target;
 use crate::traps;
-
-/// Per-upload choices.
-#[derive(Clone, Default)]
-pub struct UploadOptions {
-    /// Called as bytes go out.
-    pub progress: Option<crate::progress::ProgressFn>,
-    /// The file name sent in a POST's file part and substituted for `${filename}` in its key;
-    /// default: the path's file name.
-    pub file_name: Option<String>,
-    /// The Content-Type of a POST's `Content-Type` field (checked against the policy) or of a PUT
-    /// (which must agree with a signed one).
-    pub content_type: Option<String>,
-    /// Send without the pre-flight checks (expiry, policy, size limits) and without giving up
-    /// at the URL's expiry, to hear the server's own verdict. For diagnostics and negative
-    /// tests; a runner leaves this off.
-    pub skip_preflight: bool,
-    /// Where a multipart upload's journal is kept, so an interrupted upload resumes where it
-    /// stopped ([`FileResumeStore`](crate::FileResumeStore) is the file-backed default). `None`:
-    /// no journal, and by default a failed upload is aborted (with a ListParts URL, a later run
-    /// still reuses the parts a kept upload holds whose ETags match the file).
-    pub resume: Option<std::sync::Arc<dyn crate::ResumeStore>>,
-    /// What becomes of a multipart upload whose retries ran out.
-    pub on_failure: crate::OnFailure,
-    /// Do not send `Content-MD5` (for a server that refuses the header). The ETags are still
-    /// compared with the MD5 of what was sent.
-    pub no_content_md5: bool,
-    /// How a single PUT's MD5 is worked out (see [`PutDigest`]).
-    pub put_digest: PutDigest,
-}
-
-/// How a single PUT's MD5 is worked out. Both refuse to report success with other bytes stored:
-/// the difference is whether the server can refuse them before storing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PutDigest {
-    /// [`First`](Self::First) up to 64 MiB, [`WhileSending`](Self::WhileSending) above.
-    #[default]
-    Auto,
-    /// Read the file once to hash it, then send it with `Content-MD5`: the server refuses
-    /// damaged bytes before storing them (400 BadDigest, retried). Costs a second read of the
-    /// file and the hashing time before the first byte goes out.
-    First,
-    /// Hash the bytes as they are sent (one read), then compare the ETag the server answers;
-    /// on a mismatch the file is sent again. Damaged bytes are stored until they are replaced.
-    WhileSending,
-}
-
-impl PutDigest {
-    /// Whether a file of `len` bytes is hashed before it is sent.
-    pub(crate) fn first(self, len: u64) -> bool {
-        match self {
-            PutDigest::Auto => len <= 64 << 20,
-            PutDigest::First => true,
-            PutDigest::WhileSending => false,
-        }
-    }
-}
-
-impl std::fmt::Debug for UploadOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UploadOptions")
-            .field("progress", &self.progress.as_ref().map(|_| "callback"))
-            .field("file_name", &self.file_name)
-            .field("content_type", &self.content_type)
-            .field("skip_preflight", &self.skip_preflight)
-            .field("resume", &self.resume)
-            .field("on_failure", &self.on_failure)
-            .field("no_content_md5", &self.no_content_md5)
-            .field("put_digest", &self.put_digest)
-            .finish()
-    }
-}
-
-/// One URL of the plan: which one it is and when it expires, read from its query once.
-#[derive(Clone, Debug)]
-pub(crate) struct Target {
-    pub(crate) url: SignedUrl,
-    pub(crate) kind: TargetKind,
-    /// After this the server refuses it; retries never start past it.
-    pub(crate) expires_at: Option<OffsetDateTime>,
-    /// Authorized by a query-string signature (everything but a POST form).
-    pub(crate) signed_by_query: bool,
-    /// A POST form's `x-amz-credential`, to explain a refusal.
-    pub(crate) form_credential: Option<String>,
-    /// A POST form without the `key` field S3's POST Object requires (a descriptor that carries
-    /// no presigned POST fields), to explain a refusal. Not refused before sending: a target
-    /// other than S3 (`signpost gateway`, a custom endpoint) may take such a form.
-    pub(crate) form_lacks_key: bool,
-}
-
-impl Target {
-    /// Reads `url`'s expiry from its query (when `check`, refusing one already past at `now`).
-    pub(crate) fn read(
-        url: &SignedUrl,
-        kind: TargetKind,
-        check: bool,
-        now: OffsetDateTime,
-    ) -> Result<Self, UploadError> {
-        let expires_at = if check {
-            let q = QueryAuth::from_url(url.as_str())
-                .map_err(|source| UploadError::MalformedUrl { what: kind, source })?;
-            q.map(|q| q.expires_at())
-        } else {
-            None
-        };
-        if let Some(expires_at) = expires_at
-            && now > expires_at
-        {
-            return Err(UploadError::Expired {
-                what: kind,
-                expires_at,
-            });
-        }
-        Ok(Target {
-            url: url.clone(),
-            kind,
-            expires_at,
-            signed_by_query: kind != TargetKind::FormUrl,
-            form_credential: None,
-            form_lacks_key: false,
-        })
-    }
-}
 
 /// One part of a multipart plan: its number, its bytes of the file, its URL.
 #[derive(Clone, Debug)]
@@ -268,14 +147,8 @@ impl UploadPlan {
                 }
                 // Needed to resume; an expired one only means the journal alone is trusted.
                 let list = mp.list_parts_url.as_ref().map(|u| {
-                    target(u, TargetKind::ListParts).unwrap_or(Target {
-                        url: u.clone(),
-                        kind: TargetKind::ListParts,
-                        expires_at: None,
-                        signed_by_query: true,
-                        form_credential: None,
-                        form_lacks_key: false,
-                    })
+                    target(u, TargetKind::ListParts)
+                        .unwrap_or_else(|_| Target::unchecked(u, TargetKind::ListParts))
                 });
                 Shape::Multipart {
                     parts,
@@ -283,14 +156,8 @@ impl UploadPlan {
                     part_size: mp.part_size,
                     complete: target(&job.url, TargetKind::Complete)?,
                     // Needed after a failure, when an error here would hide the first one.
-                    abort: target(&mp.abort_url, TargetKind::Abort).unwrap_or(Target {
-                        url: mp.abort_url.clone(),
-                        kind: TargetKind::Abort,
-                        expires_at: None,
-                        signed_by_query: true,
-                        form_credential: None,
-                        form_lacks_key: false,
-                    }),
+                    abort: target(&mp.abort_url, TargetKind::Abort)
+                        .unwrap_or_else(|_| Target::unchecked(&mp.abort_url, TargetKind::Abort)),
                 }
             }
             (None, UploadMethod::Put) => {
@@ -389,6 +256,12 @@ impl UploadPlan {
                 }
             }
         };
+        let kind = match &shape {
+            Shape::Put { .. } => crate::options::Shape::Put,
+            Shape::Post { .. } => crate::options::Shape::Post,
+            Shape::Multipart { .. } => crate::options::Shape::Multipart,
+        };
+        refuse_unused(opts, kind)?;
         Ok(UploadPlan {
             source,
             shape,

@@ -23,25 +23,16 @@ pub(crate) async fn post(
     meter: &Meter,
 ) -> Result<UploadOutcome, UploadError> {
     let source = &plan.source;
-    let request = Request {
-        method: Method::POST,
-        target,
-        headers: headers.clone(),
-        payload: Payload::File(FileSlice {
-            path: source.path().to_owned(),
-            offset: 0,
-            len: source.len(),
-            to_end: true,
-            before: framing.prefix.clone(),
-            after: framing.suffix.clone(),
-        }),
-        expected: &plan.expected,
-        // A form has no Content-MD5 for its file part: the file is hashed as it is sent and the
-        // ETag compared.
-        content_md5: None,
-        check_etag: etag_is_md5,
-        hash_body: true,
-    };
+    let mut file = FileSlice::whole(source.path(), source.len());
+    file.before = framing.prefix.clone();
+    file.after = framing.suffix.clone();
+    // A form has no Content-MD5 for its file part: the file is hashed as it is sent and the ETag
+    // compared.
+    let request = Request::new(Method::POST, target)
+        .headers(headers.clone())
+        .with_payload(Payload::File(file))
+        .expect(&plan.expected)
+        .check_etag(etag_is_md5, true);
     let answer = funnel.send(&request, meter).await?;
     // With success_action_status=201 S3 describes the object (Garage calls the root PostObject).
     let post_response = parse::<PostResponse>(&answer.body).ok();

@@ -70,7 +70,12 @@ impl Meter {
     fn report(&self, sent: u64) {
         if let Some(cb) = &self.inner.callback {
             cb(Progress {
-                bytes_sent: sent.min(self.inner.total),
+                // A stream's total is not known (0): what was sent is all there is to say.
+                bytes_sent: if self.inner.total > 0 {
+                    sent.min(self.inner.total)
+                } else {
+                    sent
+                },
                 total_bytes: self.inner.total,
             });
         }

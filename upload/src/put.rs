@@ -1,6 +1,5 @@
 //! A presigned PUT: the URL exactly as given, the file as the body, the signed headers.
 
-use bytes::Bytes;
 use reqwest::Method;
 use reqwest::header::HeaderMap;
 
@@ -49,23 +48,12 @@ pub(crate) async fn put(
     } else {
         None
     };
-    let request = Request {
-        method: Method::PUT,
-        target,
-        headers: headers.clone(),
-        payload: Payload::File(FileSlice {
-            path: source.path().to_owned(),
-            offset: 0,
-            len: source.len(),
-            to_end: true,
-            before: Bytes::new(),
-            after: Bytes::new(),
-        }),
-        expected: &plan.expected,
-        content_md5,
-        check_etag: check.etag_is_md5,
-        hash_body: true,
-    };
+    let request = Request::new(Method::PUT, target)
+        .headers(headers.clone())
+        .with_payload(Payload::File(FileSlice::whole(source.path(), source.len())))
+        .expect(&plan.expected)
+        .content_md5(content_md5)
+        .check_etag(check.etag_is_md5, true);
     let answer = funnel.send(&request, meter).await?;
     let mut outcome =
         UploadOutcome::new(answer.status, source.len(), answer.attempts, answer.etag());

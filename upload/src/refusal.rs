@@ -1,5 +1,6 @@
 //! What a server said when it refused a request, and what that suggests.
 
+use signpost_wire::s3_xml::S3ErrorCode;
 use std::fmt;
 
 use signpost_wire::s3_xml::ErrorResponse;
@@ -34,11 +35,12 @@ impl Refusal {
         if let Some(n) = &self.explanation {
             return n;
         }
-        match self.s3.as_ref().map(|e| e.code.as_str()) {
-            Some("SignatureDoesNotMatch") => {
+        use S3ErrorCode::*;
+        match self.s3.as_ref().map(|e| &e.code) {
+            Some(SignatureDoesNotMatch) => {
                 "the URL, a signed header or the form was changed after signing, or the signer used other credentials or region"
             }
-            Some("AccessDenied")
+            Some(AccessDenied)
                 if self
                     .s3
                     .as_ref()
@@ -46,11 +48,11 @@ impl Refusal {
             {
                 "ask the server for a new upload target"
             }
-            Some("EntityTooLarge") => "the file is over the size the target allows",
-            Some("AuthorizationQueryParametersError") => {
+            Some(EntityTooLarge) => "the file is over the size the target allows",
+            Some(AuthorizationQueryParametersError) => {
                 "the presigned URL is malformed (was its query string cut?) or signed for another region"
             }
-            Some("InvalidAccessKeyId") => "the signing access key is unknown to this server",
+            Some(InvalidAccessKeyId) => "the signing access key is unknown to this server",
             _ => "",
         }
     }

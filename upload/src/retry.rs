@@ -5,6 +5,7 @@
 //! SDKs do (<https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/>); a
 //! `Retry-After` header sets the wait instead. Nothing is retried once the URL has expired.
 
+use signpost_wire::s3_xml::S3ErrorCode;
 use std::time::Duration;
 
 /// How many times to try and how long to wait between tries.
@@ -56,11 +57,12 @@ impl RetryPolicy {
 
 /// Whether S3's answer is worth another try: server errors, throttling, a body that arrived
 /// damaged (`BadDigest`: the bytes are read again) or too slowly (`RequestTimeout`).
-pub fn is_retryable_status(status: u16, s3_code: Option<&str>) -> bool {
+pub fn is_retryable_status(status: u16, s3_code: Option<&S3ErrorCode>) -> bool {
+    use S3ErrorCode::*;
     // 501 Not Implemented stays not implemented.
     (status >= 500 && status != 501)
         || status == 429
-        || matches!(s3_code, Some("SlowDown" | "BadDigest" | "RequestTimeout"))
+        || matches!(s3_code, Some(SlowDown | BadDigest | RequestTimeout))
 }
 
 /// Parses `Retry-After` in seconds (`120`). An HTTP date is not honoured (S3 sends seconds).
@@ -80,11 +82,26 @@ mod tests {
         for s in [400, 401, 403, 404, 409, 411, 412, 501] {
             assert!(!is_retryable_status(s, None), "{s}");
         }
-        assert!(is_retryable_status(400, Some("SlowDown")));
-        assert!(is_retryable_status(400, Some("BadDigest")));
-        assert!(is_retryable_status(400, Some("RequestTimeout")));
-        assert!(!is_retryable_status(400, Some("InvalidDigest")));
-        assert!(!is_retryable_status(403, Some("SignatureDoesNotMatch")));
+        assert!(is_retryable_status(
+            400,
+            Some(&S3ErrorCode::from("SlowDown"))
+        ));
+        assert!(is_retryable_status(
+            400,
+            Some(&S3ErrorCode::from("BadDigest"))
+        ));
+        assert!(is_retryable_status(
+            400,
+            Some(&S3ErrorCode::from("RequestTimeout"))
+        ));
+        assert!(!is_retryable_status(
+            400,
+            Some(&S3ErrorCode::from("InvalidDigest"))
+        ));
+        assert!(!is_retryable_status(
+            403,
+            Some(&S3ErrorCode::from("SignatureDoesNotMatch"))
+        ));
     }
 
     #[test]

@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 use crate::client::http_client;
 use crate::error::{AbortOutcome, ClientError, TargetKind, UploadError};
 use crate::funnel::Funnel;
+use crate::multipart::abort_upload;
+use crate::multipart::file::FileMultipart;
 use crate::outcome::UploadOutcome;
 use crate::plan::Target;
 use crate::plan::{Shape, UploadOptions, UploadPlan};
@@ -232,21 +234,14 @@ impl Uploader {
                 list,
                 part_size,
             } => {
-                crate::multipart::Multipart {
-                    funnel: f,
-                    concurrency: self.concurrency,
-                    plan,
+                let targets = FileMultipart {
                     parts,
                     complete,
                     abort,
                     list: list.as_ref(),
                     part_size: *part_size,
-                    meter: &meter,
-                    hashing: tokio::sync::Semaphore::new(1),
-                    sending: tokio::sync::Semaphore::new(self.concurrency.max(1)),
-                }
-                .run()
-                .await?
+                };
+                crate::multipart::file::run(f, self.concurrency, plan, targets, &meter).await?
             }
         };
         plan.source.check_unchanged()?;
@@ -274,9 +269,9 @@ impl Uploader {
             true,
             self.funnel.clock.now(),
         )?;
-        let result = match crate::stream::abort_upload(&self.funnel, &target).await {
+        let result = match abort_upload(&self.funnel, &target).await {
             AbortOutcome::Aborted => Ok(()),
-            AbortOutcome::Failed(e) if e.s3_code() == Some("NoSuchUpload") => Ok(()),
+            AbortOutcome::Failed(e) if crate::multipart::is_no_such_upload(&e) => Ok(()),
             AbortOutcome::Failed(e) => Err(*e),
         };
         if result.is_ok()

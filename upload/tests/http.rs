@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use signpost_upload::signpost_wire::s3_xml::S3ErrorCode;
 use signpost_upload::{
     Progress, RetryPolicy, RunnerJobCustomUpload, TargetKind, UploadError, UploadOptions, Uploader,
 };
@@ -240,7 +241,7 @@ async fn a_403_is_reported_with_s3_words_and_never_retried() {
     let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert_eq!(server.seen().len(), 1);
-    assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"));
+    assert_eq!(e.s3_code(), Some(&S3ErrorCode::SignatureDoesNotMatch));
     assert_eq!(e.status(), Some(403));
     let msg = e.to_string();
     assert!(
@@ -314,7 +315,11 @@ async fn a_refusal_sent_before_the_body_is_read_is_heard_on_the_retry_that_asks_
     .await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"), "{e}");
+    assert_eq!(
+        e.s3_code(),
+        Some(&S3ErrorCode::SignatureDoesNotMatch),
+        "{e}"
+    );
     let seen = server.seen();
     assert_eq!(
         seen.len(),
@@ -333,7 +338,11 @@ async fn a_refusal_sent_mid_body_by_a_lingering_server_is_heard_at_once() {
     let server = FaultServer::start(vec![Act::RefuseDraining(SIG.0, SIG.1, SIG.2)]).await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/k", server.base));
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"), "{e}");
+    assert_eq!(
+        e.s3_code(),
+        Some(&S3ErrorCode::SignatureDoesNotMatch),
+        "{e}"
+    );
     let seen = server.seen();
     assert_eq!(seen.len(), 1, "heard on the first attempt, not retried");
     assert_eq!(seen[0].header("expect"), None);
@@ -366,7 +375,7 @@ async fn a_post_refused_on_its_fields_mid_file_is_heard_not_lost() {
         .unwrap();
     for _ in 0..5 {
         let e = up.upload(&job, &path).await.unwrap_err();
-        assert_eq!(e.s3_code(), Some("InvalidRequest"), "{e}");
+        assert_eq!(e.s3_code(), Some(&S3ErrorCode::InvalidRequest), "{e}");
         assert_eq!(e.status(), Some(400));
     }
 }
@@ -437,7 +446,7 @@ async fn gives_up_after_max_attempts_with_the_last_answer() {
     let e = uploader().upload(&job, &path).await.unwrap_err();
     assert_eq!(server.seen().len(), 4);
     assert!(e.to_string().contains("after 4 attempt(s)"), "{e}");
-    assert_eq!(e.s3_code(), Some("InternalError"));
+    assert_eq!(e.s3_code(), Some(&S3ErrorCode::InternalError));
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, Uploader};
+use signpost_upload::{RetryPolicy, RunnerJobCustomUpload, UploadError, UploadOptions, Uploader};
 use support::{Act, FaultServer, complete, content_md5, multipart_etag, multipart_job};
 
 const MIB5: u64 = 5 * 1024 * 1024;
@@ -48,7 +48,11 @@ async fn a_stream_is_cut_into_parts_each_with_its_md5() {
         }
     });
     let out = uploader(2)
-        .upload_stream(&multipart_job(&server.base, 4, MIB5), r, None)
+        .upload_stream(
+            &multipart_job(&server.base, 4, MIB5),
+            r,
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(out.bytes, d.len() as u64);
@@ -91,7 +95,11 @@ async fn a_part_stored_wrong_is_sent_again_and_a_wrong_object_is_an_error() {
     }))
     .await;
     let out = uploader(1)
-        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], None)
+        .upload_stream(
+            &multipart_job(&server.base, 2, MIB5),
+            &d[..],
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(out.attempts, 2);
@@ -109,7 +117,11 @@ async fn a_part_stored_wrong_is_sent_again_and_a_wrong_object_is_an_error() {
     }))
     .await;
     let e = uploader(1)
-        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], None)
+        .upload_stream(
+            &multipart_job(&server.base, 2, MIB5),
+            &d[..],
+            &UploadOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -148,7 +160,7 @@ async fn a_failing_or_oversized_stream_aborts_the_upload() {
             Failing {
                 left: MIB5 as usize + 10,
             },
-            None,
+            &UploadOptions::default(),
         )
         .await
         .unwrap_err();
@@ -163,7 +175,11 @@ async fn a_failing_or_oversized_stream_aborts_the_upload() {
     let server = FaultServer::start(vec![Act::Md5ETag]).await;
     let d = data(2 * MIB5 as usize + 1);
     let e = uploader(1)
-        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], None)
+        .upload_stream(
+            &multipart_job(&server.base, 2, MIB5),
+            &d[..],
+            &UploadOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -178,7 +194,11 @@ async fn bytes_go_in_one_put_with_their_md5_and_a_wrong_etag_is_retried_then_ref
     let server = FaultServer::start(vec![Act::Md5ETag]).await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/small", server.base));
     let out = uploader(1)
-        .upload_bytes(&job, bytes::Bytes::from_static(b"abc"))
+        .upload_bytes(
+            &job,
+            bytes::Bytes::from_static(b"abc"),
+            &UploadOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -192,14 +212,164 @@ async fn bytes_go_in_one_put_with_their_md5_and_a_wrong_etag_is_retried_then_ref
     let server = FaultServer::start(vec![Act::WrongETag]).await;
     let job = RunnerJobCustomUpload::put(format!("{}/b/small", server.base));
     let e = uploader(1)
-        .upload_bytes(&job, bytes::Bytes::from_static(b"abc"))
+        .upload_bytes(
+            &job,
+            bytes::Bytes::from_static(b"abc"),
+            &UploadOptions::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, UploadError::ETagMismatch { .. }), "{e}");
     assert_eq!(server.seen().len(), 3, "sent again until attempts ran out");
     let e = uploader(1)
-        .upload_stream(&job, &b"abc"[..], None)
+        .upload_stream(&job, &b"abc"[..], &UploadOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(e, UploadError::StreamNeedsMultipart), "{e}");
+}
+
+/// Under a bucket's default SSE-KMS the ETags are not MD5s, and the answer says so with
+/// `x-amz-server-side-encryption: aws:kms`: the upload is not called damaged. (The stream path
+/// had its own CompleteMultipartUpload, which compared the final ETag regardless.)
+#[tokio::test]
+async fn a_stream_to_a_bucket_encrypted_with_sse_kms_is_not_called_damaged() {
+    let d = data(MIB5 as usize + 4321);
+    let kms = || ("x-amz-server-side-encryption", "aws:kms".to_owned());
+    let server = FaultServer::start_routed(Arc::new(move |m: &str, _t: &str, _| match m {
+        // MD5-shaped, and not the part's MD5: what SSE-KMS answers.
+        "PUT" => Act::Answer(
+            200,
+            vec![("ETag", format!("\"{}\"", "ab".repeat(16))), kms()],
+            String::new(),
+        ),
+        _ => Act::Answer(
+            200,
+            vec![kms()],
+            format!(
+                "<CompleteMultipartUploadResult><ETag>\"{}-2\"</ETag></CompleteMultipartUploadResult>",
+                "cd".repeat(16)
+            ),
+        ),
+    }))
+    .await;
+    let out = uploader(2)
+        .upload_stream(
+            &multipart_job(&server.base, 2, MIB5),
+            &d[..],
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.parts, Some(2));
+    assert_eq!(
+        out.etag.as_deref(),
+        Some(format!("\"{}-2\"", "cd".repeat(16)).as_str())
+    );
+    // Without the header the same answers are a mismatch: the check is still made.
+    let plain = FaultServer::start_routed(Arc::new(move |m: &str, _t: &str, _| match m {
+        "PUT" => Act::Md5ETag,
+        _ => complete(&format!("\"{}-2\"", "cd".repeat(16))),
+    }))
+    .await;
+    let e = uploader(2)
+        .upload_stream(
+            &multipart_job(&plain.base, 2, MIB5),
+            &d[..],
+            &UploadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, UploadError::MultipartETagMismatch { parts: 2, .. }),
+        "{e}"
+    );
+}
+
+/// A stream takes the same options as a file: progress is reported, Content-MD5 can be turned
+/// off (the ETags are still checked), and what cannot apply to a stream is refused by name
+/// before anything is sent.
+#[tokio::test]
+async fn a_stream_takes_the_upload_options() {
+    let d = data(MIB5 as usize + 10);
+    let etag = multipart_etag(&d, MIB5 as usize);
+    let server = FaultServer::start_routed(Arc::new(move |m: &str, _t: &str, _| match m {
+        "PUT" => Act::Md5ETag,
+        _ => complete(&etag),
+    }))
+    .await;
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen_sent = Arc::clone(&sent);
+    let opts = UploadOptions {
+        no_content_md5: true,
+        progress: Some(Arc::new(move |p: signpost_upload::Progress| {
+            seen_sent.fetch_max(p.bytes_sent, std::sync::atomic::Ordering::SeqCst);
+        })),
+        ..UploadOptions::default()
+    };
+    let out = uploader(2)
+        .upload_stream(&multipart_job(&server.base, 2, MIB5), &d[..], &opts)
+        .await
+        .unwrap();
+    assert_eq!(out.parts, Some(2));
+    assert_eq!(
+        sent.load(std::sync::atomic::Ordering::SeqCst),
+        d.len() as u64
+    );
+    let puts: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2);
+    assert!(
+        puts.iter().all(|p| p.header("content-md5").is_none()),
+        "{puts:?}"
+    );
+
+    // A part answered with another body's MD5 is still caught without Content-MD5.
+    let wrong = FaultServer::start(vec![Act::WrongETag; 8]).await;
+    let e = uploader(2)
+        .upload_stream(&multipart_job(&wrong.base, 2, MIB5), &d[..], &opts)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("stored other bytes"), "{e}");
+
+    for (opts, option) in [
+        (
+            UploadOptions {
+                on_failure: signpost_upload::OnFailure::Keep,
+                ..UploadOptions::default()
+            },
+            signpost_upload::UploadOption::KeepOnFailure,
+        ),
+        (
+            UploadOptions {
+                content_type: Some("video/mp4".into()),
+                ..UploadOptions::default()
+            },
+            signpost_upload::UploadOption::ContentType,
+        ),
+        (
+            UploadOptions {
+                file_name: Some("a.mp4".into()),
+                ..UploadOptions::default()
+            },
+            signpost_upload::UploadOption::FileName,
+        ),
+    ] {
+        let untouched = FaultServer::start(vec![]).await;
+        let e = uploader(2)
+            .upload_stream(&multipart_job(&untouched.base, 2, MIB5), &d[..], &opts)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, UploadError::OptionNotApplicable { option: o, .. } if o == option),
+            "{e}"
+        );
+        assert!(
+            untouched.seen().is_empty(),
+            "nothing sent: {:?}",
+            untouched.seen()
+        );
+    }
 }

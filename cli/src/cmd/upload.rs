@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use signpost::config::S3Args;
 use signpost_upload::{
     FileResumeStore, OnFailure, Progress, PutDigest, ResumeStore, RetryPolicy,
-    RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
+    RunnerJobCustomUpload, UploadError, UploadOption, UploadOptions, Uploader,
 };
 
 #[derive(Args)]
@@ -30,9 +30,11 @@ pub struct UploadArgs {
     /// stopped [default: $XDG_STATE_HOME/signpost/uploads, else ~/.local/state/signpost/uploads].
     #[arg(long, env = "SIGNPOST_STATE_DIR")]
     state_dir: Option<PathBuf>,
-    /// After retries run out: keep a multipart upload to resume it later, or abort it.
-    #[arg(long, value_enum, default_value_t = OnFailureArg::Keep)]
-    on_failure: OnFailureArg,
+    /// After retries run out: keep a multipart upload to resume it later, or abort it
+    /// [default: keep a file's upload; a stream's (standard input) is always aborted, as it
+    /// cannot be read again].
+    #[arg(long, value_enum)]
+    on_failure: Option<OnFailureArg>,
     /// Do not send Content-MD5 (for a server that refuses it); ETags are still checked.
     #[arg(long)]
     no_content_md5: bool,
@@ -144,9 +146,12 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         content_type: a.content_type.clone(),
         skip_preflight: a.no_preflight,
         resume: store.map(|s| Arc::new(s) as Arc<dyn ResumeStore>),
+        // Without the flag the upload is kept when it can be resumed: a file's, with its
+        // journal in the state directory.
         on_failure: match a.on_failure {
-            OnFailureArg::Keep => OnFailure::Keep,
-            OnFailureArg::Abort => OnFailure::Abort,
+            Some(OnFailureArg::Keep) => OnFailure::Keep,
+            Some(OnFailureArg::Abort) => OnFailure::Abort,
+            None => OnFailure::KeepIfResumable,
         },
         no_content_md5: a.no_content_md5,
         put_digest: match a.put_digest {
@@ -157,7 +162,7 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
     };
     let result = if stdin_data {
         uploader
-            .upload_stream(&job, tokio::io::stdin(), progress)
+            .upload_stream(&job, tokio::io::stdin(), &opts)
             .await
     } else {
         uploader.upload_with(&job, &path, &opts).await
@@ -215,6 +220,20 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                 });
                 println!("{v}");
             }
+            // The library names the option; the command names its flag.
+            let e_text = match &e {
+                UploadError::OptionNotApplicable { option, .. } => format!(
+                    "{e} ({})",
+                    match option {
+                        UploadOption::FileName => "--file-name",
+                        UploadOption::ContentType => "--content-type",
+                        UploadOption::KeepOnFailure => "--on-failure keep",
+                        UploadOption::PutDigest => "--put-digest",
+                        _ => "an option",
+                    }
+                ),
+                _ => e.to_string(),
+            };
             // An error about the file itself names it already.
             let about_the_file = matches!(
                 e,
@@ -223,13 +242,10 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
             Err(if about_the_file || stdin_data {
                 anyhow::anyhow!(
                     "{}",
-                    e.to_string()
-                        .replace("--job JOB", &format!("--job {}", a.job))
+                    e_text.replace("--job JOB", &format!("--job {}", a.job))
                 )
             } else {
-                let line = e
-                    .to_string()
-                    .replace("--job JOB", &format!("--job {}", a.job));
+                let line = e_text.replace("--job JOB", &format!("--job {}", a.job));
                 anyhow::anyhow!(
                     "{line} (the source file {} was not modified)",
                     path.display()

@@ -153,7 +153,7 @@ pub(super) async fn negatives(ctx: &Ctx) -> Vec<Row> {
 fn is_expected_refusal(e: &UploadError, codes: &[&str]) -> bool {
     matches!(e, UploadError::Refused { .. })
         && e.status().is_some_and(|s| (400..500).contains(&s))
-        && e.s3_code().is_some_and(|c| codes.contains(&c))
+        && e.s3_code().is_some_and(|c| codes.contains(&c.as_str()))
 }
 
 /// Signed an hour ago, valid for a minute.

@@ -5,6 +5,7 @@
 use futures_util::TryStreamExt;
 use http_body_util::BodyExt;
 use hyper::{Request, Response};
+use signpost_upload::signpost_wire::s3_xml::S3ErrorCode;
 use tokio_util::io::StreamReader;
 
 use super::guard::{Guard, refusal_of};
@@ -96,7 +97,7 @@ impl State {
                 "IncompleteBody",
                 &format!("the body could not be read: {io}"),
             ),
-            StoreError::Upload(u) if u.s3_code() == Some("SlowDown") => {
+            StoreError::Upload(u) if u.s3_code() == Some(&S3ErrorCode::SlowDown) => {
                 self.metrics.upstream_error();
                 error(503, "SlowDown", "Please reduce your request rate.")
             }

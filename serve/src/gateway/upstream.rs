@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use signpost_presign::{MultipartPlan, PresignRequest, Presigner, Validity};
-use signpost_upload::{UploadError, Uploader};
+use signpost_upload::{UploadError, UploadOptions, Uploader};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The upstream store and how to write to it.
@@ -79,7 +79,11 @@ impl Upstream {
                 .presigner
                 .presign(&put)
                 .and_then(|p| p.to_descriptor())?;
-            return Ok(self.uploader.upload_bytes(&job, first).await?.etag);
+            return Ok(self
+                .uploader
+                .upload_bytes(&job, first, &UploadOptions::default())
+                .await?
+                .etag);
         }
         let upload_id = crate::client::create_multipart(
             &self.client,
@@ -108,7 +112,7 @@ impl Upstream {
         {
             Ok(job) => self
                 .uploader
-                .upload_stream_after(&job, first, body, None)
+                .upload_stream_after(&job, first, body, &UploadOptions::default())
                 .await
                 .map_err(StoreError::from),
             Err(e) => Err(StoreError::from(e)),

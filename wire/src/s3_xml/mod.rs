@@ -17,6 +17,12 @@ use quick_xml::events::Event;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod code;
+mod lists;
+
+pub use code::S3ErrorCode;
+pub use lists::{ListBucketResult, ListPartsResult, ListedObject, ListedPart};
+
 /// S3's XML namespace.
 pub const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -98,7 +104,7 @@ pub fn parse<T: Document>(xml: &str) -> Result<T, XmlError> {
 #[non_exhaustive]
 pub struct ErrorResponse {
     /// `SignatureDoesNotMatch`, `AccessDenied`, `EntityTooLarge`, `SlowDown`, …
-    pub code: String,
+    pub code: S3ErrorCode,
     /// S3's sentence.
     pub message: String,
     /// For the provider's support.
@@ -130,7 +136,7 @@ impl ErrorResponse {
     }
 
     /// A document with this code and message (for servers that speak S3).
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<S3ErrorCode>, message: impl Into<String>) -> Self {
         ErrorResponse {
             code: code.into(),
             message: message.into(),
@@ -142,7 +148,7 @@ impl ErrorResponse {
     pub fn to_xml(&self) -> String {
         let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
-        x.push_str(&esc(&self.code));
+        x.push_str(&esc(self.code.as_str()));
         x.push_str("</Code><Message>");
         x.push_str(&esc(&self.message));
         x.push_str("</Message>");
@@ -163,7 +169,7 @@ impl ErrorResponse {
 
 impl std::fmt::Display for ErrorResponse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.code)?;
+        f.write_str(self.code.as_str())?;
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
@@ -287,71 +293,6 @@ pub struct PostResponse {
 impl Document for PostResponse {
     // Garage names the root `PostObject`.
     const ROOTS: &'static [&'static str] = &["PostResponse", "PostObject"];
-}
-
-/// One part in a [`ListPartsResult`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct ListedPart {
-    /// Its number.
-    pub part_number: u32,
-    /// Its ETag.
-    #[serde(rename = "ETag")]
-    pub etag: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-/// ListParts's answer: the parts a multipart upload holds (one page).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct ListPartsResult {
-    /// The upload.
-    pub upload_id: String,
-    /// Whether another page follows.
-    pub is_truncated: bool,
-    /// Where the next page starts.
-    pub next_part_number_marker: Option<u32>,
-    /// The parts of this page.
-    #[serde(rename = "Part")]
-    pub parts: Vec<ListedPart>,
-}
-
-impl Document for ListPartsResult {
-    const ROOTS: &'static [&'static str] = &["ListPartsResult"];
-}
-
-/// One object in a [`ListBucketResult`].
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct ListedObject {
-    /// Its key.
-    pub key: String,
-    /// When it was last written, as the server wrote it (ISO 8601, e.g. `2026-12-07T12:00:00.000Z`).
-    pub last_modified: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
-/// ListObjectsV2's answer: the objects under a prefix (one page).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-#[non_exhaustive]
-pub struct ListBucketResult {
-    /// Whether another page follows.
-    pub is_truncated: bool,
-    /// The `continuation-token` of the next page.
-    pub next_continuation_token: Option<String>,
-    /// The objects of this page.
-    #[serde(rename = "Contents")]
-    pub contents: Vec<ListedObject>,
-}
-
-impl Document for ListBucketResult {
-    const ROOTS: &'static [&'static str] = &["ListBucketResult"];
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use signpost_wire::amz_date::format_amz_date;
@@ -20,8 +19,9 @@ use crate::error::PresignError;
 use crate::operation::OpValue;
 use crate::request::{PresignRequest, PresignedRequest};
 use crate::signed_headers::{LowerName, check_signed_header};
+use crate::signing_credentials::{SigningCredentials, loaded};
 use crate::signing_key::{DayRef, SigningKeyCache};
-use crate::uri_encode::{encode, encode_into, hex_into_array};
+use crate::uri_encode::{encode_into, hex_into_array};
 use crate::validity::Validity;
 
 /// Signs requests for one set of credentials and one endpoint, caching the derived signing key.
@@ -57,42 +57,6 @@ pub struct Presigner {
     provider: Option<crate::provider::Refresher>,
     endpoint: Endpoint,
     keys: SigningKeyCache,
-}
-
-/// Credentials with what every URL they sign repeats, computed once.
-#[derive(Debug)]
-pub(crate) struct SigningCredentials {
-    pub(crate) credentials: Credentials,
-    /// The session token, URI-encoded once: every URL carries it.
-    pub(crate) token_encoded: Option<String>,
-    /// When they were loaded (for a provider's refresh schedule).
-    pub(crate) loaded_at: time::OffsetDateTime,
-    /// When a provider loads them again (Unix seconds); `None` for credentials without expiry.
-    pub(crate) refresh_at: Option<i64>,
-}
-
-impl SigningCredentials {
-    pub(crate) fn new(credentials: Credentials) -> Self {
-        let mut c = SigningCredentials {
-            token_encoded: credentials.session_token().map(encode),
-            credentials,
-            loaded_at: time::OffsetDateTime::now_utc(),
-            refresh_at: None,
-        };
-        c.refresh_at = crate::provider::refresh_at(&c);
-        c
-    }
-}
-
-/// The cached credentials, or the reason there are none.
-pub(crate) fn loaded(
-    guard: &Option<Arc<SigningCredentials>>,
-) -> Result<&SigningCredentials, PresignError> {
-    guard
-        .as_deref()
-        .ok_or_else(|| PresignError::CredentialsUnavailable {
-            reason: "none loaded yet: call refresh_credentials (or presign_fresh) first".into(),
-        })
 }
 
 impl Presigner {
@@ -396,122 +360,4 @@ fn format_u64(mut v: u64, buf: &mut [u8; 20]) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Validity;
-    use std::time::Duration;
-    use time::macros::datetime;
-
-    fn presigner() -> Presigner {
-        Presigner::new(
-            Credentials::new(
-                "AKIAIOSFODNN7EXAMPLE",
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            ),
-            Endpoint::aws("us-east-1").unwrap(),
-        )
-    }
-
-    #[test]
-    fn headers_are_checked() {
-        let p = presigner();
-        let e = p
-            .presign(&PresignRequest::put_object("bucket", "k").header("X-Custom", "1"))
-            .unwrap_err();
-        assert!(matches!(e, PresignError::UnsignableHeader { .. }), "{e}");
-        let e = p
-            .presign(&PresignRequest::put_object("bucket", "k").header("x-amz-date", "1"))
-            .unwrap_err();
-        assert!(matches!(e, PresignError::UnsignableHeader { .. }), "{e}");
-        let e = p
-            .presign(&PresignRequest::put_object("bucket", "k").meta("a", "é"))
-            .unwrap_err();
-        assert!(matches!(e, PresignError::InvalidValue { .. }), "{e}");
-        let e = p
-            .presign(
-                &PresignRequest::put_object("bucket", "k")
-                    .content_type("a")
-                    .header("content-type", "b"),
-            )
-            .unwrap_err();
-        assert!(e.to_string().contains("twice"));
-    }
-
-    #[test]
-    fn signed_put_carries_headers_and_expiry() {
-        let v = Validity::expires_in(Duration::from_secs(600))
-            .unwrap()
-            .signed_at(datetime!(2024-01-02 3:04:05 UTC))
-            .unwrap();
-        let r = presigner()
-            .presign(
-                &PresignRequest::put_object("bucket", "a b.mp4")
-                    .content_type("video/mp4")
-                    .meta("job", "42")
-                    .validity(v),
-            )
-            .unwrap();
-        assert_eq!(r.method(), http::Method::PUT);
-        let url = r.url().as_str();
-        assert!(url.starts_with(
-            "https://bucket.s3.us-east-1.amazonaws.com/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
-        ));
-        assert!(url.contains("X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-meta-job&"));
-        assert_eq!(r.expires_at(), datetime!(2024-01-02 3:14:05 UTC));
-        assert_eq!(r.headers().get("content-type"), Some("video/mp4"));
-        let d = r.to_descriptor().unwrap();
-        assert_eq!(d.url, url);
-        assert!(d.validate().is_ok());
-        assert!(!format!("{r:?}").contains(&url[url.len() - 64..]));
-    }
-
-    #[test]
-    fn only_put_and_post_become_descriptors() {
-        let p = presigner();
-        for req in [
-            PresignRequest::get_object("bucket", "k"),
-            PresignRequest::new(crate::S3Operation::DeleteObject, "bucket", "k"),
-            PresignRequest::new(crate::S3Operation::HeadObject, "bucket", "k"),
-        ] {
-            let e = p.presign(&req).unwrap().to_descriptor().unwrap_err();
-            assert!(matches!(e, PresignError::NotAnUpload { .. }), "{e}");
-            assert!(e.to_string().contains("not an upload target"), "{e}");
-        }
-        let create = p
-            .presign(&PresignRequest::create_multipart_upload("bucket", "k"))
-            .unwrap();
-        assert_eq!(
-            create.to_descriptor().unwrap().method,
-            signpost_wire::UploadMethod::Post
-        );
-    }
-
-    #[test]
-    fn session_token_is_signed_and_redacted() {
-        let p = Presigner::new(
-            Credentials::new("AKID", "SECRET").with_session_token("TOKEN/+="),
-            Endpoint::custom("http://127.0.0.1:9000", "us-east-1").unwrap(),
-        );
-        let r = p.presign(&PresignRequest::get_object("b", "k")).unwrap();
-        assert!(
-            r.url()
-                .as_str()
-                .ends_with("&X-Amz-Security-Token=TOKEN%2F%2B%3D")
-        );
-        assert!(!format!("{r:?}").contains("TOKEN"));
-        assert!(!format!("{p:?}").contains("SECRET"));
-    }
-
-    #[test]
-    fn bucket_operations_have_no_key() {
-        let p = presigner();
-        let e = p
-            .presign(&PresignRequest::new(
-                crate::S3Operation::HeadBucket,
-                "bucket",
-                "k",
-            ))
-            .unwrap_err();
-        assert!(matches!(e, PresignError::KeyOnBucketOperation), "{e}");
-    }
-}
+mod tests;

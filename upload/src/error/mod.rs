@@ -2,175 +2,23 @@
 //! none holds a secret (URLs are shown with their signature redacted). The source file is only
 //! ever opened for reading.
 
-use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use signpost_wire::amz_date::format_rfc3339;
 use signpost_wire::s3_xml::ErrorResponse;
 use signpost_wire::{DescriptorError, PolicyError, PolicyViolation, QueryAuthError};
 
 pub use crate::refusal::Refusal;
+
+mod kinds;
+#[cfg(test)]
+mod tests;
+
+mod about;
+
+use kinds::transport_message;
+pub use kinds::{AbortOutcome, ClientError, FileChange, TargetKind, TransportError, UploadOption};
 use time::OffsetDateTime;
-
-/// Which URL of a descriptor an error is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TargetKind {
-    /// The presigned PUT URL.
-    PresignedUrl,
-    /// The URL a POST form is posted to.
-    FormUrl,
-    /// The POST form's policy (its `expiration`).
-    PostPolicy,
-    /// The UploadPart URL of this part.
-    Part(u32),
-    /// The CompleteMultipartUpload URL.
-    Complete,
-    /// The AbortMultipartUpload URL.
-    Abort,
-    /// The ListParts URL.
-    ListParts,
-}
-
-impl fmt::Display for TargetKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TargetKind::PresignedUrl => f.write_str("presigned URL"),
-            TargetKind::FormUrl => f.write_str("form's URL"),
-            TargetKind::PostPolicy => f.write_str("POST policy"),
-            TargetKind::Part(n) => write!(f, "URL of part {n}"),
-            TargetKind::Complete => f.write_str("CompleteMultipartUpload URL"),
-            TargetKind::Abort => f.write_str("AbortMultipartUpload URL"),
-            TargetKind::ListParts => f.write_str("ListParts URL"),
-        }
-    }
-}
-
-/// Why a connection carried no answer.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The HTTP client's error (connect, TLS, reset, timeout), its URL removed.
-    #[error("{}", signpost_wire::error_line(.0))]
-    Http(reqwest::Error),
-    /// Nothing was sent or received for the stall timeout.
-    #[error("stalled: nothing sent or received for {} s", .idle.as_secs_f64())]
-    Stalled {
-        /// How long it was idle.
-        idle: Duration,
-    },
-}
-
-impl TransportError {
-    /// Whether the TLS handshake failed on the server's certificate (not signed by a trusted CA,
-    /// expired, for another name, or none). Every try would meet the same certificate, so the
-    /// funnel does not retry it, and the message says how to trust a private CA.
-    pub fn is_untrusted_certificate(&self) -> bool {
-        let TransportError::Http(e) = self else {
-            return false;
-        };
-        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        while let Some(err) = next {
-            if matches!(
-                err.downcast_ref::<rustls::Error>(),
-                Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-            ) {
-                return true;
-            }
-            // rustls' error reaches the HTTP client inside io::Errors (nested, seen: Other
-            // around InvalidData), and an io::Error's `source()` skips what it wraps: step in.
-            next = match err
-                .downcast_ref::<std::io::Error>()
-                .and_then(std::io::Error::get_ref)
-            {
-                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-                None => err.source(),
-            };
-        }
-        false
-    }
-}
-
-fn transport_message(
-    host: &str,
-    proxy: Option<&str>,
-    attempts: u32,
-    source: &TransportError,
-) -> String {
-    if source.is_untrusted_certificate() {
-        return format!(
-            "could not reach {host} after {attempts} attempt(s): {source}; the server's TLS certificate is not trusted: if it is signed by a private CA (MinIO or Ceph behind TLS), give that CA's certificate with --ca-bundle FILE or AWS_CA_BUNDLE (library: UploaderBuilder::ca_bundle)"
-        );
-    }
-    match proxy {
-        None => format!("could not reach {host} after {attempts} attempt(s): {source}"),
-        Some(p) => format!(
-            "could not reach {host} through the proxy {p} after {attempts} attempt(s): the proxy failed or refused ({source}); fix the proxy, or set NO_PROXY={host} to connect directly"
-        ),
-    }
-}
-
-/// What became of a multipart upload after a failure.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum AbortOutcome {
-    /// AbortMultipartUpload succeeded: nothing of the upload is stored.
-    Aborted,
-    /// AbortMultipartUpload failed too: its parts stay stored until a lifecycle rule removes them.
-    Failed(Box<UploadError>),
-}
-
-impl fmt::Display for AbortOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AbortOutcome::Aborted => {
-                f.write_str("the multipart upload was aborted, so no parts are left behind")
-            }
-            AbortOutcome::Failed(e) => write!(
-                f,
-                "aborting the multipart upload failed too ({e}): its parts may remain until a lifecycle rule removes them"
-            ),
-        }
-    }
-}
-
-/// How a file changed while it was being uploaded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FileChange {
-    /// It has more bytes than when the upload started.
-    Grew,
-    /// It ended early.
-    Shrank {
-        /// Bytes missing.
-        missing: u64,
-    },
-    /// Its size differs at the end.
-    Resized {
-        /// The size at the start.
-        from: u64,
-        /// The size at the end.
-        to: u64,
-    },
-    /// Its modification time moved.
-    Modified,
-}
-
-impl fmt::Display for FileChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FileChange::Grew => f.write_str("it grew past the size it had when the upload started"),
-            FileChange::Shrank { missing } => {
-                write!(f, "it ended {missing} bytes early: the file shrank")
-            }
-            FileChange::Resized { from, to } => {
-                write!(f, "its size went from {from} to {to} bytes")
-            }
-            FileChange::Modified => f.write_str("it was modified"),
-        }
-    }
-}
 
 fn ahead(secs: i64) -> String {
     match secs {
@@ -524,6 +372,15 @@ pub enum UploadError {
         "a stream of unknown length can only go to a multipart descriptor (S3 needs a PUT's length before its body): presign a multipart upload (signpost presign multipart), or upload a file"
     )]
     StreamNeedsMultipart,
+    /// An [`UploadOptions`](crate::UploadOptions) field that has no effect on this upload: it is
+    /// refused rather than silently ignored.
+    #[error("{option} has no effect on {upload}: leave it out")]
+    OptionNotApplicable {
+        /// Which option.
+        option: UploadOption,
+        /// What kind of upload this is.
+        upload: &'static str,
+    },
     /// An abort asked of a descriptor that is not a multipart upload.
     #[error(
         "only a multipart upload can be aborted, and this descriptor is a single PUT or POST: there is nothing to abort"
@@ -543,152 +400,6 @@ pub enum UploadError {
     Client(#[source] ClientError),
 }
 
-/// Why the HTTP client could not be built.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// TLS set-up (protocol versions, the platform's certificate verifier).
-    #[error(transparent)]
-    Tls(#[from] rustls::Error),
-    /// reqwest's client builder.
-    #[error(transparent)]
-    Http(#[from] reqwest::Error),
-    /// The blocking wrapper's runtime.
-    #[error("cannot start a runtime: {0}")]
-    Runtime(#[source] std::io::Error),
-    /// The CA bundle cannot be used.
-    #[error(
-        "CA bundle {}: {reason}; give a PEM file of the CA certificates that signed the server's certificate (--ca-bundle or AWS_CA_BUNDLE)", .path.display()
-    )]
-    CaBundle {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-}
-
 fn join_codes(c: &[u16]) -> String {
     c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-}
-
-impl UploadError {
-    /// The S3 error code, when the server sent one.
-    pub fn s3_code(&self) -> Option<&str> {
-        match self {
-            UploadError::Refused { refusal, .. } => refusal.s3.as_ref().map(|e| e.code.as_str()),
-            UploadError::CompletedWithError(e) => Some(&e.code),
-            UploadError::Part { source, .. }
-            | UploadError::PartFailed { source, .. }
-            | UploadError::CompleteFailed { source }
-            | UploadError::Kept { source, .. }
-            | UploadError::Complete { source, .. }
-            | UploadError::ExpiredWhileRetrying { last: source, .. } => source.s3_code(),
-            _ => None,
-        }
-    }
-
-    /// The HTTP status, when the server refused.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            UploadError::Refused { refusal, .. } => Some(refusal.status),
-            UploadError::Part { source, .. }
-            | UploadError::PartFailed { source, .. }
-            | UploadError::CompleteFailed { source }
-            | UploadError::Kept { source, .. }
-            | UploadError::Complete { source, .. }
-            | UploadError::ExpiredWhileRetrying { last: source, .. } => source.status(),
-            _ => None,
-        }
-    }
-
-    /// Whether the failure happened before any request was sent (the descriptor, the file,
-    /// pre-flight): then the server has nothing from this upload.
-    pub fn before_sending(&self) -> bool {
-        matches!(
-            self,
-            UploadError::Descriptor(_)
-                | UploadError::FileNotFound { .. }
-                | UploadError::NotAFile { .. }
-                | UploadError::Expired { .. }
-                | UploadError::ExpiredByServerClock { .. }
-                | UploadError::MalformedUrl { .. }
-                | UploadError::Policy { .. }
-                | UploadError::PolicyMalformed(_)
-                | UploadError::TooLargeForPut { .. }
-                | UploadError::SizeNotSigned { .. }
-                | UploadError::TooLargeForPlan { .. }
-                | UploadError::ContentTypeConflict { .. }
-                | UploadError::ContentTypeNotInForm
-                | UploadError::InvalidHeader { .. }
-                | UploadError::EmptyBodyChecksum { .. }
-                | UploadError::ChecksumAlgorithmWithoutChecksum { .. }
-                | UploadError::SignedHeaderNotCarried { .. }
-                | UploadError::UnsignedAmzHeader { .. }
-                | UploadError::ContentTypeOutsidePrefix { .. }
-                | UploadError::ResumeFileChanged { .. }
-                | UploadError::ResumeBusy { .. }
-                | UploadError::Client(_)
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusal_messages_carry_s3_words() {
-        let e = UploadError::Refused {
-            refusal: Box::new(Refusal {
-                status: 403,
-                s3: ErrorResponse::parse(
-                    "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
-                ),
-                body_excerpt: String::new(),
-                explanation: None,
-            }),
-            expected: vec![200, 201, 204],
-            attempts: 1,
-        };
-        let s = e.to_string();
-        assert!(
-            s.contains("HTTP 403 SignatureDoesNotMatch: The request signature we calculated"),
-            "{s}"
-        );
-        assert!(s.contains("RequestId 4442587FB7D0A2F9"));
-        assert!(s.contains("expected HTTP 200, 201, 204"));
-        assert_eq!(e.s3_code(), Some("SignatureDoesNotMatch"));
-        assert_eq!(e.status(), Some(403));
-        assert!(!e.before_sending());
-        let bare = UploadError::Refused {
-            refusal: Box::new(Refusal {
-                status: 500,
-                s3: None,
-                body_excerpt: String::new(),
-                explanation: None,
-            }),
-            expected: vec![200],
-            attempts: 2,
-        };
-        assert_eq!(
-            bare.to_string(),
-            "upload refused after 2 attempt(s): HTTP 500; expected HTTP 200"
-        );
-    }
-
-    #[test]
-    fn abort_outcomes_say_what_is_stored() {
-        let e = UploadError::Complete {
-            source: Box::new(UploadError::CompletedWithError(Box::new(
-                ErrorResponse::new("InternalError", "try again"),
-            ))),
-            abort: AbortOutcome::Aborted,
-        };
-        assert_eq!(
-            e.to_string(),
-            "CompleteMultipartUpload failed: InternalError: try again; the multipart upload was aborted, so no parts are left behind"
-        );
-        assert_eq!(e.s3_code(), Some("InternalError"));
-    }
 }

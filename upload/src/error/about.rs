@@ -1,0 +1,122 @@
+//! What an error tells a caller about the upload: S3's code, the HTTP status, whether anything
+//! was sent.
+
+use signpost_wire::s3_xml::S3ErrorCode;
+
+use super::UploadError;
+
+impl UploadError {
+    /// The S3 error code, when the server sent one.
+    pub fn s3_code(&self) -> Option<&S3ErrorCode> {
+        match self {
+            UploadError::Refused { refusal, .. } => refusal.s3.as_ref().map(|e| &e.code),
+            UploadError::CompletedWithError(e) => Some(&e.code),
+            UploadError::Part { source, .. }
+            | UploadError::PartFailed { source, .. }
+            | UploadError::CompleteFailed { source }
+            | UploadError::Kept { source, .. }
+            | UploadError::Complete { source, .. }
+            | UploadError::ExpiredWhileRetrying { last: source, .. } => source.s3_code(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the server refused.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            UploadError::Refused { refusal, .. } => Some(refusal.status),
+            UploadError::Part { source, .. }
+            | UploadError::PartFailed { source, .. }
+            | UploadError::CompleteFailed { source }
+            | UploadError::Kept { source, .. }
+            | UploadError::Complete { source, .. }
+            | UploadError::ExpiredWhileRetrying { last: source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// Whether the failure happened before any request was sent (the descriptor, the file,
+    /// pre-flight): then the server has nothing from this upload.
+    pub fn before_sending(&self) -> bool {
+        matches!(
+            self,
+            UploadError::Descriptor(_)
+                | UploadError::FileNotFound { .. }
+                | UploadError::NotAFile { .. }
+                | UploadError::Expired { .. }
+                | UploadError::ExpiredByServerClock { .. }
+                | UploadError::MalformedUrl { .. }
+                | UploadError::Policy { .. }
+                | UploadError::PolicyMalformed(_)
+                | UploadError::TooLargeForPut { .. }
+                | UploadError::SizeNotSigned { .. }
+                | UploadError::TooLargeForPlan { .. }
+                | UploadError::ContentTypeConflict { .. }
+                | UploadError::ContentTypeNotInForm
+                | UploadError::InvalidHeader { .. }
+                | UploadError::EmptyBodyChecksum { .. }
+                | UploadError::ChecksumAlgorithmWithoutChecksum { .. }
+                | UploadError::SignedHeaderNotCarried { .. }
+                | UploadError::UnsignedAmzHeader { .. }
+                | UploadError::ContentTypeOutsidePrefix { .. }
+                | UploadError::ResumeFileChanged { .. }
+                | UploadError::ResumeBusy { .. }
+                | UploadError::Client(_)
+        )
+    }
+
+    /// Whether only a new upload target from the job server can help: the descriptor (or a URL
+    /// in it) expired or is malformed, it cannot take this file (too large for its parts, a
+    /// policy that refuses it), its multipart upload is gone, or the file changed under a kept
+    /// upload. Retrying with the same descriptor would fail the same way. A runner reports
+    /// these to its job server and asks for another target; any other failure may be retried
+    /// (resumed, for a kept multipart upload) with the same descriptor.
+    pub fn needs_new_target(&self) -> bool {
+        match self {
+            UploadError::Descriptor(_)
+            | UploadError::Expired { .. }
+            | UploadError::ExpiredByServerClock { .. }
+            | UploadError::ExpiredWhileRetrying { .. }
+            | UploadError::MalformedUrl { .. }
+            | UploadError::Policy { .. }
+            | UploadError::PolicyMalformed(_)
+            | UploadError::TooLargeForPut { .. }
+            | UploadError::SizeNotSigned { .. }
+            | UploadError::TooLargeForPlan { .. }
+            | UploadError::ContentTypeConflict { .. }
+            | UploadError::ContentTypeNotInForm
+            | UploadError::ContentTypeOutsidePrefix { .. }
+            | UploadError::SignedHeaderNotCarried { .. }
+            | UploadError::UnsignedAmzHeader { .. }
+            | UploadError::EmptyBodyChecksum { .. }
+            | UploadError::ChecksumAlgorithmWithoutChecksum { .. }
+            | UploadError::ResumeFileChanged { .. }
+            | UploadError::UploadGone { .. } => true,
+            UploadError::Refused { refusal, .. } => {
+                use S3ErrorCode::*;
+                let expired = refusal
+                    .s3
+                    .as_ref()
+                    .is_some_and(|e| e.message.to_ascii_lowercase().contains("expired"));
+                matches!(
+                    self.s3_code(),
+                    Some(
+                        ExpiredToken
+                            | InvalidToken
+                            | InvalidAccessKeyId
+                            | SignatureDoesNotMatch
+                            | AuthorizationQueryParametersError
+                            | NoSuchUpload
+                            | EntityTooLarge
+                    )
+                ) || (self.s3_code() == Some(&AccessDenied) && expired)
+            }
+            UploadError::Part { source, .. }
+            | UploadError::PartFailed { source, .. }
+            | UploadError::CompleteFailed { source }
+            | UploadError::Kept { source, .. }
+            | UploadError::Complete { source, .. } => source.needs_new_target(),
+            _ => false,
+        }
+    }
+}

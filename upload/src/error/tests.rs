@@ -1,0 +1,94 @@
+//! The messages errors print.
+
+use super::*;
+use signpost_wire::s3_xml::S3ErrorCode;
+
+#[test]
+fn refusal_messages_carry_s3_words() {
+    let e = UploadError::Refused {
+        refusal: Box::new(Refusal {
+            status: 403,
+            s3: ErrorResponse::parse(
+                "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>",
+            ),
+            body_excerpt: String::new(),
+            explanation: None,
+        }),
+        expected: vec![200, 201, 204],
+        attempts: 1,
+    };
+    let s = e.to_string();
+    assert!(
+        s.contains("HTTP 403 SignatureDoesNotMatch: The request signature we calculated"),
+        "{s}"
+    );
+    assert!(s.contains("RequestId 4442587FB7D0A2F9"));
+    assert!(s.contains("expected HTTP 200, 201, 204"));
+    assert_eq!(e.s3_code(), Some(&S3ErrorCode::SignatureDoesNotMatch));
+    assert_eq!(e.status(), Some(403));
+    assert!(!e.before_sending());
+    let bare = UploadError::Refused {
+        refusal: Box::new(Refusal {
+            status: 500,
+            s3: None,
+            body_excerpt: String::new(),
+            explanation: None,
+        }),
+        expected: vec![200],
+        attempts: 2,
+    };
+    assert_eq!(
+        bare.to_string(),
+        "upload refused after 2 attempt(s): HTTP 500; expected HTTP 200"
+    );
+}
+
+#[test]
+fn abort_outcomes_say_what_is_stored() {
+    let e = UploadError::Complete {
+        source: Box::new(UploadError::CompletedWithError(Box::new(
+            ErrorResponse::new("InternalError", "try again"),
+        ))),
+        abort: AbortOutcome::Aborted,
+    };
+    assert_eq!(
+        e.to_string(),
+        "CompleteMultipartUpload failed: InternalError: try again; the multipart upload was aborted, so no parts are left behind"
+    );
+    assert_eq!(e.s3_code(), Some(&S3ErrorCode::InternalError));
+}
+
+#[test]
+fn only_target_problems_need_a_new_target() {
+    let refused = |status, code: &str, message: &str| UploadError::Refused {
+        refusal: Box::new(Refusal {
+            status,
+            s3: Some(ErrorResponse::new(code, message)),
+            body_excerpt: String::new(),
+            explanation: None,
+        }),
+        expected: vec![200],
+        attempts: 1,
+    };
+    let expired = UploadError::Expired {
+        what: TargetKind::PresignedUrl,
+        expires_at: time::OffsetDateTime::UNIX_EPOCH,
+    };
+    assert!(expired.needs_new_target());
+    assert!(refused(403, "AccessDenied", "Request has expired").needs_new_target());
+    assert!(refused(400, "ExpiredToken", "").needs_new_target());
+    assert!(refused(404, "NoSuchUpload", "").needs_new_target());
+    // Worth another try with the same descriptor.
+    assert!(!refused(503, "SlowDown", "").needs_new_target());
+    assert!(!refused(403, "AccessDenied", "Access Denied").needs_new_target());
+    assert!(!refused(500, "InternalError", "").needs_new_target());
+    // Nested: what the part failed with decides.
+    let part = |source| UploadError::Part {
+        part: 2,
+        parts: 3,
+        source: Box::new(source),
+        abort: AbortOutcome::Aborted,
+    };
+    assert!(part(refused(400, "ExpiredToken", "")).needs_new_target());
+    assert!(!part(refused(503, "SlowDown", "")).needs_new_target());
+}
