@@ -42,7 +42,7 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
     let key = t.key("cluster.mp4");
     let p = t.presigner().unwrap();
     let id = signpost::s3::create_multipart(
-        &signpost::http::client().unwrap(),
+        &signpost::http::caller().unwrap(),
         &p,
         &t.bucket,
         &key,

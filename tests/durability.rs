@@ -60,7 +60,7 @@ async fn multipart(
 ) -> (String, RunnerJobCustomUpload) {
     let p = t.presigner().unwrap();
     let id = signpost::s3::create_multipart(
-        &signpost::http::client().unwrap(),
+        &signpost::http::caller().unwrap(),
         &p,
         &t.bucket,
         key,

@@ -399,7 +399,7 @@ async fn keys_never_become_paths_outside_their_bucket_and_buckets_are_not_create
             "open/left.bin",
         ))
         .unwrap();
-    let client = signpost::http::client().unwrap();
+    let client = signpost::http::caller().unwrap();
     let r = signpost::s3::send(&client, &create, None).await.unwrap();
     let id = signpost_presign::parse_initiate_response(&r.body).unwrap();
     let list = p
@@ -497,10 +497,11 @@ async fn multipart_and_conditional_writes_answer_as_s3_does() {
     let s = serve(data.path(), None).await;
     let p = presigner(&s.endpoint);
     let client = signpost::http::client().unwrap();
+    let caller = signpost::http::caller().unwrap();
     let send = |req: PresignRequest, body: Option<Vec<u8>>| {
         let signed = p.presign(&req).unwrap();
-        let client = client.clone();
-        async move { signpost::s3::send(&client, &signed, body).await.unwrap() }
+        let caller = caller.clone();
+        async move { signpost::s3::send(&caller, &signed, body).await.unwrap() }
     };
     let key = "mp/object.bin";
     // An object with a CRC32 checksum, to be replaced by a multipart upload.
@@ -635,7 +636,9 @@ async fn multipart_and_conditional_writes_answer_as_s3_does() {
             let status = r.status().as_u16();
             signpost::s3::Reply {
                 status,
+                headers: Default::default(),
                 body: r.text().await.unwrap(),
+                attempts: 1,
             }
         }
     };

@@ -17,3 +17,16 @@ pub fn client_with(
 ) -> Result<reqwest::Client> {
     Ok(signpost_serve::client::client_with(ca_bundle)?)
 }
+
+/// The uploader the CLI's own S3 calls go through (the funnel's retries, redaction and S3
+/// errors), trusting the platform's certificate authorities.
+pub fn caller() -> Result<signpost_upload::Uploader> {
+    caller_with(None)
+}
+
+/// [`caller`], trusting only `ca_bundle`'s certificates when given.
+pub fn caller_with(
+    ca_bundle: Option<&[rustls::pki_types::CertificateDer<'static>]>,
+) -> Result<signpost_upload::Uploader> {
+    Ok(signpost_serve::client::caller_with(ca_bundle)?)
+}

@@ -9,18 +9,20 @@ use sha2::{Digest, Sha256};
 use signpost_presign::{PresignRequest, PresignedRequest, Presigner, S3Operation, Validity};
 
 pub use signpost_serve::client::Reply;
+use signpost_upload::{Call, Uploader};
 
-/// Sends a presigned request with its signed headers and an optional body.
+/// Sends a presigned request with its signed headers and an optional body, through the
+/// uploader's funnel (retried as uploads are); any answer is returned.
 pub async fn send(
-    client: &reqwest::Client,
+    caller: &Uploader,
     req: &PresignedRequest,
     body: Option<Vec<u8>>,
 ) -> Result<Reply> {
-    Ok(signpost_serve::client::send(client, req, body).await?)
+    Ok(signpost_serve::client::send(caller, req.operation_name(), req, body).await?)
 }
 
 /// Makes sure `bucket` exists: HeadBucket, and CreateBucket when it answers 404.
-pub async fn ensure_bucket(client: &reqwest::Client, p: &Presigner, bucket: &str) -> Result<()> {
+pub async fn ensure_bucket(client: &Uploader, p: &Presigner, bucket: &str) -> Result<()> {
     let head = p.presign(&PresignRequest::bucket(S3Operation::HeadBucket, bucket))?;
     let r = send(client, &head, None).await?;
     match r.status {
@@ -33,17 +35,17 @@ pub async fn ensure_bucket(client: &reqwest::Client, p: &Presigner, bucket: &str
             } else {
                 bail!(
                     "bucket {bucket} is missing and creating it failed: {}",
-                    r.describe()
+                    r.to_string()
                 )
             }
         }
-        _ => bail!("cannot use bucket {bucket}: {}", r.describe()),
+        _ => bail!("cannot use bucket {bucket}: {}", r.to_string()),
     }
 }
 
 /// CreateMultipartUpload, sent; returns the upload id.
 pub async fn create_multipart(
-    client: &reqwest::Client,
+    client: &Uploader,
     p: &Presigner,
     bucket: &str,
     key: &str,
@@ -54,26 +56,21 @@ pub async fn create_multipart(
 
 /// GETs an object through a presigned URL and returns its length and SHA-256, streaming.
 pub async fn get_sha256(
-    client: &reqwest::Client,
+    client: &Uploader,
     p: &Presigner,
     bucket: &str,
     key: &str,
 ) -> Result<(u64, [u8; 32])> {
     let validity = Validity::expires_in(Duration::from_secs(3600))?;
     let get = p.presign(&PresignRequest::get_object(bucket, key).validity(validity))?;
+    let call = Call::new(get.method().clone(), get.url().clone())
+        .named("GetObject")
+        .headers(get.headers())
+        .expect(&[200]);
     let mut resp = client
-        .get(get.url().as_str())
-        .send()
+        .open(&call)
         .await
-        .context("GET back failed")?;
-    if resp.status().as_u16() != 200 {
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
-        bail!(
-            "GET {bucket}/{key} back: {}",
-            Reply { status, body }.describe()
-        );
-    }
+        .with_context(|| format!("GET {bucket}/{key} back"))?;
     let mut h = Sha256::new();
     let mut n = 0u64;
     while let Some(chunk) = resp.chunk().await.context("reading the object back")? {
@@ -84,7 +81,7 @@ pub async fn get_sha256(
 }
 
 /// Deletes an object (best effort: round-trip clean-up).
-pub async fn delete(client: &reqwest::Client, p: &Presigner, bucket: &str, key: &str) {
+pub async fn delete(client: &Uploader, p: &Presigner, bucket: &str, key: &str) {
     if let Ok(req) = p.presign(&PresignRequest::new(S3Operation::DeleteObject, bucket, key)) {
         let _ = send(client, &req, None).await;
     }

@@ -59,6 +59,25 @@ pub(crate) enum OpValue<'a> {
 }
 
 impl S3Operation {
+    /// The operation's name in S3's API reference (`CreateMultipartUpload`), as messages name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            S3Operation::PutObject => "PutObject",
+            S3Operation::GetObject => "GetObject",
+            S3Operation::HeadObject => "HeadObject",
+            S3Operation::DeleteObject => "DeleteObject",
+            S3Operation::CreateMultipartUpload => "CreateMultipartUpload",
+            S3Operation::UploadPart { .. } => "UploadPart",
+            S3Operation::CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
+            S3Operation::AbortMultipartUpload { .. } => "AbortMultipartUpload",
+            S3Operation::ListParts { .. } => "ListParts",
+            S3Operation::CreateBucket => "CreateBucket",
+            S3Operation::HeadBucket => "HeadBucket",
+            S3Operation::ListMultipartUploads => "ListMultipartUploads",
+            S3Operation::ListObjectsV2 => "ListObjectsV2",
+        }
+    }
+
     /// The HTTP method.
     pub fn method(&self) -> Method {
         match self {

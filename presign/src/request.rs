@@ -162,6 +162,7 @@ impl PresignRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresignedRequest {
     pub(crate) method: Method,
+    pub(crate) operation: &'static str,
     pub(crate) url: SignedUrl,
     pub(crate) headers: OrderedPairs,
     pub(crate) expires_at: OffsetDateTime,
@@ -172,6 +173,11 @@ impl PresignedRequest {
     /// `PUT`, `GET`, `POST`, `DELETE`, `HEAD`.
     pub fn method(&self) -> &Method {
         &self.method
+    }
+
+    /// The operation's name (`CreateMultipartUpload`), as messages name the request.
+    pub fn operation_name(&self) -> &'static str {
+        self.operation
     }
 
     /// The full URL, signature included (`Display` redacts it; `as_str` does not).

@@ -1,24 +1,26 @@
 //! The few plain S3 calls a receiver (and the `signpost` command) makes itself, each through a
-//! presigned request: the HTTP client, sending one request, CreateMultipartUpload.
+//! presigned request and the uploader's request funnel, so they are retried, trust the same CA
+//! bundle and are redacted exactly as uploads are: sending one request, CreateMultipartUpload.
+//! [`client_with`] is the plain HTTP client for what is not an S3 call (probes, the proxies).
 
 use signpost_presign::{PresignRequest, PresignedRequest, Presigner};
-use signpost_upload::ErrorResponse;
+pub use signpost_upload::Reply;
+use signpost_upload::{Call, UploadError, Uploader};
 
 /// Why a plain S3 call failed. URLs are never in the message (they hold the signature): the
 /// host is.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallError {
-    /// The request did not get an answer.
-    #[error("{method} request to {host} failed: {source}")]
-    Transport {
-        /// The method.
-        method: String,
-        /// The server's host and port.
-        host: String,
+    /// The call did not get an answer, or got a refusal it does not take, after the funnel's
+    /// retries.
+    #[error("{what}: {source}")]
+    Failed {
+        /// The call, with bucket and key.
+        what: String,
         /// What failed.
         #[source]
-        source: reqwest::Error,
+        source: Box<UploadError>,
     },
     /// The server answered, but not with success.
     #[error("{what} failed: {reply}")]
@@ -36,39 +38,16 @@ pub enum CallError {
     Client(String),
 }
 
-/// A response: status and body text.
-#[derive(Clone, Debug)]
-pub struct Reply {
-    /// HTTP status.
-    pub status: u16,
-    /// Body (S3 answers here are small).
-    pub body: String,
-}
-
-impl std::fmt::Display for Reply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match ErrorResponse::parse(&self.body) {
-            Some(e) => write!(f, "HTTP {} {e}", self.status),
-            None => write!(f, "HTTP {}", self.status),
-        }
+/// The uploader plain S3 calls go through: the funnel's retries, and only `ca_bundle`'s
+/// certificates trusted when given.
+pub fn caller_with(
+    ca_bundle: Option<&[rustls::pki_types::CertificateDer<'static>]>,
+) -> Result<Uploader, CallError> {
+    let mut b = Uploader::builder();
+    if let Some(certs) = ca_bundle {
+        b = b.ca_bundle(certs.to_vec());
     }
-}
-
-impl Reply {
-    /// `HTTP 404 NoSuchBucket: …` for messages.
-    pub fn describe(&self) -> String {
-        self.to_string()
-    }
-
-    /// A 4xx with an S3 error document: what a refusal looks like.
-    pub fn is_s3_refusal(&self) -> bool {
-        (400..500).contains(&self.status) && ErrorResponse::parse(&self.body).is_some()
-    }
-
-    /// S3's `Code`, when the body is an error document.
-    pub fn s3_code(&self) -> Option<signpost_upload::signpost_wire::s3_xml::S3ErrorCode> {
-        ErrorResponse::parse(&self.body).map(|e| e.code)
-    }
+    b.build().map_err(|e| CallError::Client(e.to_string()))
 }
 
 /// A client for plain S3 calls, trusting the platform's certificate authorities, or only
@@ -88,37 +67,29 @@ pub fn client_with(
         .map_err(|e| CallError::Client(e.to_string()))
 }
 
-/// The host and port of a URL, for messages.
-fn host(url: &str) -> String {
-    url.split('/').nth(2).unwrap_or(url).to_owned()
-}
-
-/// Sends a presigned request with its signed headers and an optional body.
+/// Sends a presigned request with its signed headers and an optional body; any answer is
+/// returned once S3 no longer asks for a retry.
 pub async fn send(
-    client: &reqwest::Client,
+    caller: &Uploader,
+    what: &str,
     req: &PresignedRequest,
     body: Option<Vec<u8>>,
 ) -> Result<Reply, CallError> {
-    let mut rb = client.request(req.method().clone(), req.url().as_str());
-    for (k, v) in req.headers().iter() {
-        rb = rb.header(k, v);
-    }
+    let mut call = Call::new(req.method().clone(), req.url().clone())
+        .named(req.operation_name())
+        .headers(req.headers());
     if let Some(b) = body {
-        rb = rb.body(b);
+        call = call.with_payload(b);
     }
-    let resp = rb.send().await.map_err(|source| CallError::Transport {
-        method: req.method().to_string(),
-        host: host(req.url().as_str()),
-        source: source.without_url(),
-    })?;
-    let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap_or_default();
-    Ok(Reply { status, body })
+    caller.call(&call).await.map_err(|e| CallError::Failed {
+        what: what.to_owned(),
+        source: Box::new(e),
+    })
 }
 
 /// CreateMultipartUpload, sent; returns the upload id.
 pub async fn create_multipart(
-    client: &reqwest::Client,
+    caller: &Uploader,
     p: &Presigner,
     bucket: &str,
     key: &str,
@@ -128,17 +99,14 @@ pub async fn create_multipart(
     if let Some(ct) = content_type {
         req = req.content_type(ct);
     }
-    let r = send(client, &p.presign(&req)?, None).await?;
-    if r.status != 200 {
-        return Err(CallError::Refused {
+    let signed = p.presign(&req)?;
+    caller
+        .create_multipart_upload(signed.url().clone(), signed.headers())
+        .await
+        .map_err(|e| CallError::Failed {
             what: format!("CreateMultipartUpload for {bucket}/{key}"),
-            reply: r,
-        });
-    }
-    signpost_presign::parse_initiate_response(&r.body).map_err(|e| CallError::Refused {
-        what: format!("CreateMultipartUpload for {bucket}/{key} ({e})"),
-        reply: r,
-    })
+            source: Box::new(e),
+        })
 }
 
 /// A received request's target: its path and query (`/` when it has none), as a receiver

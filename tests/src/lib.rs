@@ -215,7 +215,7 @@ impl TestTarget {
                 embedded: None,
                 server: std::env::var("SIGNPOST_TEST_SERVER").unwrap_or_else(|_| "unknown".into()),
             };
-            signpost::s3::ensure_bucket(&signpost::http::client()?, &t.presigner()?, &t.bucket)
+            signpost::s3::ensure_bucket(&signpost::http::caller()?, &t.presigner()?, &t.bucket)
                 .await?;
             return Ok(t);
         }

@@ -39,6 +39,11 @@ pub(crate) struct Request<'a> {
     pub(crate) hash_body: bool,
     /// The body's MD5 when known but not sent (`Content-MD5` turned off): for the ETag check.
     pub(crate) known_md5: Option<Md5Digest>,
+    /// Every answer is returned, not only `expected` ones, once S3 no longer asks for a retry
+    /// (or the attempts ran out): a control-plane call whose caller reads the status itself.
+    pub(crate) answer_any: bool,
+    /// An accepted answer's body is left unread, for the caller to stream (an object read back).
+    pub(crate) stream_answer: bool,
 }
 
 impl<'a> Request<'a> {
@@ -54,6 +59,8 @@ impl<'a> Request<'a> {
             check_etag: false,
             hash_body: false,
             known_md5: None,
+            answer_any: false,
+            stream_answer: false,
         }
     }
 
@@ -114,6 +121,8 @@ pub(crate) struct Answer {
     pub(crate) attempts: u32,
     /// The MD5 of the file bytes the accepted attempt sent, when known.
     pub(crate) md5: Option<Md5Digest>,
+    /// The response, its body unread, when the request asked to stream it.
+    pub(crate) response: Option<reqwest::Response>,
 }
 
 impl Answer {
@@ -195,6 +204,16 @@ impl Funnel {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
+                    if req.stream_answer && req.expected.contains(&status) {
+                        return Ok(Answer {
+                            status,
+                            headers,
+                            body: String::new(),
+                            attempts: attempt,
+                            md5: None,
+                            response: Some(resp),
+                        });
+                    }
                     let body = read_capped(resp, MAX_ANSWER).await;
                     let streamed = digest.as_ref().and_then(|d| d.lock().ok().and_then(|s| *s));
                     let answer = Answer {
@@ -203,8 +222,16 @@ impl Funnel {
                         body,
                         attempts: attempt,
                         md5: req.content_md5.or(req.known_md5).or(streamed),
+                        response: None,
                     };
-                    if req.expected.contains(&status) {
+                    let accepted = req.expected.contains(&status)
+                        || (req.answer_any
+                            && (attempt >= self.retry.max_attempts
+                                || !is_retryable_status(
+                                    status,
+                                    ErrorResponse::parse(&answer.body).map(|e| e.code).as_ref(),
+                                )));
+                    if accepted {
                         match stored_other_bytes(req, &answer) {
                             None => return Ok(answer),
                             // The server stored something else: send the bytes again.

@@ -51,6 +51,7 @@
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod body;
+mod call;
 mod client;
 mod clock;
 mod error;
@@ -75,6 +76,7 @@ mod target;
 mod traps;
 mod uploader;
 
+pub use call::{Call, Reply};
 pub use client::{CaBundle, read_ca_bundle, tls_config};
 pub use clock::Clock;
 pub use error::{

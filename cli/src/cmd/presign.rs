@@ -281,7 +281,7 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
                 Some(id) => (id.clone(), false),
                 None => {
                     let id = signpost::s3::create_multipart(
-                        &s3.client()?,
+                        &s3.caller()?,
                         &p,
                         &a.common.bucket,
                         &a.key,
@@ -305,7 +305,7 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
                         ))
                         .map_err(anyhow::Error::from);
                     let aborted = match abort {
-                        Ok(req) => signpost::s3::send(&s3.client()?, &req, None)
+                        Ok(req) => signpost::s3::send(&s3.caller()?, &req, None)
                             .await
                             .is_ok_and(|r| matches!(r.status, 200 | 204)),
                         Err(_) => false,

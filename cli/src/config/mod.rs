@@ -238,9 +238,9 @@ impl S3Args {
         Ok(Arc::new(p))
     }
 
-    /// An HTTP client for the CLI's own S3 calls, trusting the CA bundle when one is given.
-    pub fn client(&self) -> Result<reqwest::Client> {
-        crate::http::client_with(self.ca_certificates()?.as_deref())
+    /// The uploader the CLI's own S3 calls go through, trusting the CA bundle when one is given.
+    pub fn caller(&self) -> Result<signpost_upload::Uploader> {
+        crate::http::caller_with(self.ca_certificates()?.as_deref())
     }
 }
 

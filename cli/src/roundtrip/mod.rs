@@ -202,7 +202,7 @@ impl Ctx {
     async fn check_back(&self, case: &str, key: &str, status: String, started: Instant) -> Row {
         let secs = started.elapsed().as_secs_f64();
         let mbps = Some(self.size as f64 / secs.max(1e-9) / 1e6);
-        match s3::get_sha256(self.client(), &self.presigner, &self.bucket, key).await {
+        match s3::get_sha256(&self.uploader, &self.presigner, &self.bucket, key).await {
             Ok((n, sha)) if n == self.size && sha == self.sha => Row {
                 case: case.into(),
                 status,
@@ -276,7 +276,7 @@ pub async fn run(opts: &RoundtripOptions) -> Result<Report> {
         opts.ca_bundle.as_deref(),
     )?;
     let client = crate::http::client_with(opts.ca_bundle.as_deref())?;
-    s3::ensure_bucket(&client, &presigner, &opts.bucket).await?;
+    s3::ensure_bucket(&uploader, &presigner, &opts.bucket).await?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("roundtrip.bin");
     let sha = write_random_file(&file, opts.size)?;
@@ -320,7 +320,7 @@ pub async fn run(opts: &RoundtripOptions) -> Result<Report> {
     }
     for key in ["put.bin", "post/roundtrip.bin", "multipart.bin"] {
         s3::delete(
-            ctx.client(),
+            &ctx.uploader,
             &ctx.presigner,
             &ctx.bucket,
             &format!("{}/{key}", ctx.prefix),

@@ -79,7 +79,7 @@ pub(super) async fn multipart(ctx: &Ctx, part_size: Option<u64>) -> Row {
     let part_size = part_size.unwrap_or_else(|| default_part_size(ctx.size));
     let r = async {
         let upload_id = s3::create_multipart(
-            ctx.client(),
+            &ctx.uploader,
             &ctx.presigner,
             &ctx.bucket,
             &key,
@@ -129,7 +129,7 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
     let case = "multipart abort leaves nothing";
     let key = format!("{}/aborted.bin", ctx.prefix);
     let r = async {
-        let client = ctx.client();
+        let client = &ctx.uploader;
         let p = &ctx.presigner;
         let upload_id = s3::create_multipart(client, p, &ctx.bucket, &key, None).await?;
         let part = p.presign(&PresignRequest::upload_part(
@@ -142,7 +142,7 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
         anyhow::ensure!(
             first.status == 200,
             "UploadPart before abort: {}",
-            first.describe()
+            first.to_string()
         );
         let abort = p.presign(&PresignRequest::abort_multipart_upload(
             &*ctx.bucket,
@@ -153,13 +153,13 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
         anyhow::ensure!(
             a.status == 204 || a.status == 200,
             "AbortMultipartUpload: {}",
-            a.describe()
+            a.to_string()
         );
         let after = s3::send(client, &part, Some(vec![7u8; 1024])).await?;
         anyhow::ensure!(
             after.is_s3_refusal(),
             "UploadPart to the aborted upload was not refused: {}",
-            after.describe()
+            after.to_string()
         );
         let list = p.presign(&PresignRequest::bucket(
             S3Operation::ListMultipartUploads,
@@ -173,7 +173,7 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
             200 => "not listed by ListMultipartUploads",
             _ => "ListMultipartUploads not implemented by this server",
         };
-        anyhow::Ok(format!("{}; {listed}", after.describe()))
+        anyhow::Ok(format!("{}; {listed}", after.to_string()))
     }
     .await;
     match r {

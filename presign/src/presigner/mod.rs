@@ -309,6 +309,7 @@ impl Presigner {
         }
         Ok(PresignedRequest {
             method: req.operation.method(),
+            operation: req.operation.name(),
             url: SignedUrl::from(url),
             headers: send,
             expires_at: window.expires_at,

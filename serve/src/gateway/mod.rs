@@ -196,13 +196,13 @@ impl Gateway {
         for b in &opts.sweep_buckets {
             crate::keys::check_bucket(b).map_err(|e| ServeError::Options(e.to_string()))?;
         }
-        let client = crate::client::client_with(opts.upstream_ca.as_deref())?;
+        let uploader = uploader.build()?;
         let journal = Arc::new(journal::Journal::new(
             opts.journal_prefix.clone(),
             opts.orphan_after,
             &opts.sweep_buckets,
             Arc::clone(&opts.upstream),
-            client.clone(),
+            uploader.clone(),
             Arc::clone(&metrics),
         ));
         let state = Arc::new(State {
@@ -212,8 +212,7 @@ impl Gateway {
             ),
             upstream: Upstream {
                 presigner: Arc::clone(&opts.upstream),
-                uploader: uploader.build()?,
-                client,
+                uploader,
                 part_size: opts.part_size,
                 journal: Arc::clone(&journal),
             },

@@ -18,7 +18,6 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 pub struct Upstream {
     pub presigner: std::sync::Arc<Presigner>,
     pub uploader: Uploader,
-    pub client: reqwest::Client,
     pub part_size: u64,
     /// Where the multipart uploads started are journaled until completed or aborted.
     pub journal: std::sync::Arc<super::journal::Journal>,
@@ -86,7 +85,7 @@ impl Upstream {
                 .etag);
         }
         let upload_id = crate::client::create_multipart(
-            &self.client,
+            &self.uploader,
             &self.presigner,
             bucket,
             key,

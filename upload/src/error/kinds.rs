@@ -24,6 +24,9 @@ pub enum TargetKind {
     Abort,
     /// The ListParts URL.
     ListParts,
+    /// A presigned S3 call made through [`Uploader::call`](crate::Uploader::call), by its
+    /// operation's name (`CreateMultipartUpload`, `HeadBucket`, …).
+    Operation(&'static str),
 }
 
 impl fmt::Display for TargetKind {
@@ -36,6 +39,7 @@ impl fmt::Display for TargetKind {
             TargetKind::Complete => f.write_str("CompleteMultipartUpload URL"),
             TargetKind::Abort => f.write_str("AbortMultipartUpload URL"),
             TargetKind::ListParts => f.write_str("ListParts URL"),
+            TargetKind::Operation(name) => write!(f, "{name} URL"),
         }
     }
 }

@@ -372,6 +372,21 @@ pub enum UploadError {
         "a stream of unknown length can only go to a multipart descriptor (S3 needs a PUT's length before its body): presign a multipart upload (signpost presign multipart), or upload a file"
     )]
     StreamNeedsMultipart,
+    /// The server's answer to a call could not be read as the document it should be.
+    #[error("the answer to the {what} is not the document S3 sends: {source}")]
+    UnreadableAnswer {
+        /// Which call.
+        what: TargetKind,
+        /// Why it could not be read.
+        #[source]
+        source: signpost_wire::s3_xml::XmlError,
+    },
+    /// The funnel returned no response to stream (never expected).
+    #[error("the {what} was answered without a body to read")]
+    MissingAnswer {
+        /// Which call.
+        what: TargetKind,
+    },
     /// An [`UploadOptions`](crate::UploadOptions) field that has no effect on this upload: it is
     /// refused rather than silently ignored.
     #[error("{option} has no effect on {upload}: leave it out")]

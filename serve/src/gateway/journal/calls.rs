@@ -19,39 +19,46 @@ impl Journal {
         Ok(Validity::expires_in(Duration::from_secs(900))?)
     }
 
+    async fn send(
+        &self,
+        what: &str,
+        req: &PresignRequest,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, CallError> {
+        send(&self.caller, what, &self.presigner.presign(req)?, body).await
+    }
+
     pub(super) async fn put(&self, bucket: &str, key: &str, body: &[u8]) -> Result<(), CallError> {
         let req = PresignRequest::put_object(bucket, key)
             .validity(Self::validity()?)
             .content_length(body.len() as u64);
-        let r = send(
-            &self.client,
-            &self.presigner.presign(&req)?,
-            Some(body.to_vec()),
-        )
-        .await?;
+        let what = format!("writing {bucket}/{key}");
+        let r = self.send(&what, &req, Some(body.to_vec())).await?;
         match r.status {
             200 | 201 | 204 => Ok(()),
-            _ => Err(refused(format!("writing {bucket}/{key}"), r)),
+            _ => Err(refused(what, r)),
         }
     }
 
     pub(super) async fn delete(&self, bucket: &str, key: &str) -> Result<(), CallError> {
         let req =
             PresignRequest::new(S3Operation::DeleteObject, bucket, key).validity(Self::validity()?);
-        let r = send(&self.client, &self.presigner.presign(&req)?, None).await?;
+        let what = format!("deleting {bucket}/{key}");
+        let r = self.send(&what, &req, None).await?;
         match r.status {
             200 | 204 | 404 => Ok(()),
-            _ => Err(refused(format!("deleting {bucket}/{key}"), r)),
+            _ => Err(refused(what, r)),
         }
     }
 
     pub(super) async fn get(&self, bucket: &str, key: &str) -> Result<Option<String>, CallError> {
         let req = PresignRequest::get_object(bucket, key).validity(Self::validity()?);
-        let r = send(&self.client, &self.presigner.presign(&req)?, None).await?;
+        let what = format!("reading {bucket}/{key}");
+        let r = self.send(&what, &req, None).await?;
         match r.status {
             200 => Ok(Some(r.body)),
             404 => Ok(None),
-            _ => Err(refused(format!("reading {bucket}/{key}"), r)),
+            _ => Err(refused(what, r)),
         }
     }
 
@@ -64,13 +71,11 @@ impl Journal {
     ) -> Result<(), CallError> {
         let req = PresignRequest::abort_multipart_upload(bucket, key, upload_id)
             .validity(Self::validity()?);
-        let r = send(&self.client, &self.presigner.presign(&req)?, None).await?;
+        let what = format!("AbortMultipartUpload for {bucket}/{key}");
+        let r = self.send(&what, &req, None).await?;
         match r.status {
             200 | 204 | 404 => Ok(()),
-            _ => Err(refused(
-                format!("AbortMultipartUpload for {bucket}/{key}"),
-                r,
-            )),
+            _ => Err(refused(what, r)),
         }
     }
 
@@ -86,36 +91,19 @@ impl Journal {
         if let Some(t) = token {
             req = req.query("continuation-token", t);
         }
-        let signed = self.presigner.presign(&req)?;
-        let mut rb = self.client.get(signed.url().as_str());
-        for (k, v) in signed.headers().iter() {
-            rb = rb.header(k, v);
-        }
-        let resp = rb.send().await.map_err(|source| CallError::Transport {
-            method: "GET".into(),
-            host: self.presigner.endpoint().host_for(bucket).into_owned(),
-            source: source.without_url(),
-        })?;
-        let now = resp
-            .headers()
+        let what = format!("ListObjectsV2 of {bucket}/{}", self.prefix);
+        let r = self.send(&what, &req, None).await?;
+        let now = r
+            .headers
             .get(reqwest::header::DATE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok())
             .map_or_else(OffsetDateTime::now_utc, OffsetDateTime::from);
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
-        if status != 200 {
-            return Err(refused(
-                format!("ListObjectsV2 of {bucket}/{}", self.prefix),
-                Reply { status, body },
-            ));
+        if r.status != 200 {
+            return Err(refused(what, r));
         }
-        let page = parse::<ListBucketResult>(&body).map_err(|e| {
-            refused(
-                format!("ListObjectsV2 of {bucket}/{} ({e})", self.prefix),
-                Reply { status, body },
-            )
-        })?;
+        let page =
+            parse::<ListBucketResult>(&r.body).map_err(|e| refused(format!("{what} ({e})"), r))?;
         Ok((page, now))
     }
 }

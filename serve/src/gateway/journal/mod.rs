@@ -50,7 +50,7 @@ pub(super) struct Journal {
     prefix: String,
     orphan_after: Duration,
     presigner: Arc<Presigner>,
-    client: reqwest::Client,
+    caller: signpost_upload::Uploader,
     metrics: Arc<Metrics>,
     state: Mutex<Inner>,
 }
@@ -128,7 +128,7 @@ impl Journal {
         orphan_after: Duration,
         sweep_buckets: &[String],
         presigner: Arc<Presigner>,
-        client: reqwest::Client,
+        caller: signpost_upload::Uploader,
         metrics: Arc<Metrics>,
     ) -> Self {
         Journal {
@@ -136,7 +136,7 @@ impl Journal {
             prefix,
             orphan_after,
             presigner,
-            client,
+            caller,
             metrics,
             state: Mutex::new(Inner {
                 buckets: sweep_buckets.iter().cloned().collect(),
