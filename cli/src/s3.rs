@@ -33,13 +33,10 @@ pub async fn ensure_bucket(client: &Uploader, p: &Presigner, bucket: &str) -> Re
             if r.status == 200 {
                 Ok(())
             } else {
-                bail!(
-                    "bucket {bucket} is missing and creating it failed: {}",
-                    r.to_string()
-                )
+                bail!("bucket {bucket} is missing and creating it failed: {}", r)
             }
         }
-        _ => bail!("cannot use bucket {bucket}: {}", r.to_string()),
+        _ => bail!("cannot use bucket {bucket}: {r}"),
     }
 }
 

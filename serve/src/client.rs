@@ -28,7 +28,7 @@ pub enum CallError {
         /// The call, with bucket and key.
         what: String,
         /// Its answer.
-        reply: Reply,
+        reply: Box<Reply>,
     },
     /// Signing the request failed.
     #[error(transparent)]

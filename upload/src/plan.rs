@@ -33,6 +33,8 @@ pub(crate) struct PartPlan {
 }
 
 /// What the executor sends.
+// One per upload: the size of its largest variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(crate) enum Shape {
     Put {

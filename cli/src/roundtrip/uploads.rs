@@ -139,11 +139,7 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
             1,
         ))?;
         let first = s3::send(client, &part, Some(vec![7u8; 1024])).await?;
-        anyhow::ensure!(
-            first.status == 200,
-            "UploadPart before abort: {}",
-            first.to_string()
-        );
+        anyhow::ensure!(first.status == 200, "UploadPart before abort: {}", first);
         let abort = p.presign(&PresignRequest::abort_multipart_upload(
             &*ctx.bucket,
             &*key,
@@ -153,13 +149,13 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
         anyhow::ensure!(
             a.status == 204 || a.status == 200,
             "AbortMultipartUpload: {}",
-            a.to_string()
+            a
         );
         let after = s3::send(client, &part, Some(vec![7u8; 1024])).await?;
         anyhow::ensure!(
             after.is_s3_refusal(),
             "UploadPart to the aborted upload was not refused: {}",
-            after.to_string()
+            after
         );
         let list = p.presign(&PresignRequest::bucket(
             S3Operation::ListMultipartUploads,
@@ -173,7 +169,7 @@ pub(super) async fn multipart_abort(ctx: &Ctx) -> Row {
             200 => "not listed by ListMultipartUploads",
             _ => "ListMultipartUploads not implemented by this server",
         };
-        anyhow::Ok(format!("{}; {listed}", after.to_string()))
+        anyhow::Ok(format!("{}; {listed}", after))
     }
     .await;
     match r {

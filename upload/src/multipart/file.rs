@@ -9,7 +9,7 @@ use crate::funnel::Funnel;
 use crate::outcome::UploadOutcome;
 use crate::plan::{PartPlan, Target, UploadPlan};
 use crate::progress::Meter;
-use crate::resume::{Journaling, OnFailure, Reconciled, UploadKey, reconcile};
+use crate::resume::{Journaling, OnFailure, Planned, Reconciled, UploadKey, reconcile};
 use crate::source::FileSource;
 
 struct FileParts<'a> {
@@ -68,17 +68,14 @@ pub(crate) async fn run(
             OnFailure::Abort => false,
             _ => journaling.is_some(),
         };
-    let found = reconcile(
-        funnel,
-        journaling.as_ref(),
-        targets.list,
-        &plan.source,
-        targets.parts,
-        targets.part_size,
+    let planned = Planned {
+        source: &plan.source,
+        parts: targets.parts,
+        part_size: targets.part_size,
         upload_id,
-        concurrency,
-    )
-    .await?;
+        list: targets.list,
+    };
+    let found = reconcile(funnel, journaling.as_ref(), planned, concurrency).await?;
     // The claim is held until the upload ends: a second process resuming it is refused.
     let Reconciled {
         held,

@@ -35,7 +35,7 @@ mod reconcile;
 mod store;
 
 use crate::source::FileSource;
-pub(crate) use reconcile::{Held, Journaling, Reconciled, reconcile};
+pub(crate) use reconcile::{Held, Journaling, Planned, Reconciled, reconcile};
 pub use store::FileResumeStore;
 
 /// Which multipart upload a journal belongs to: the object's URL (host and path) and the

@@ -99,17 +99,31 @@ pub(crate) struct Reconciled {
     pub(crate) _claim: Option<ResumeClaim>,
 }
 
-/// Reads the journal and the server's list and works out which of `parts` are stored already.
+/// The upload being resumed, as planned.
+pub(crate) struct Planned<'a> {
+    pub(crate) source: &'a FileSource,
+    pub(crate) parts: &'a [PartPlan],
+    pub(crate) part_size: u64,
+    pub(crate) upload_id: &'a str,
+    /// Its ListParts URL, when the descriptor has one.
+    pub(crate) list: Option<&'a Target>,
+}
+
+/// Reads the journal and the server's list and works out which of the planned parts are stored
+/// already (files hashed `concurrency` at once).
 pub(crate) async fn reconcile(
     funnel: &Funnel,
     journaling: Option<&Journaling>,
-    list: Option<&Target>,
-    source: &FileSource,
-    parts: &[PartPlan],
-    part_size: u64,
-    upload_id: &str,
+    planned: Planned<'_>,
     concurrency: usize,
 ) -> Result<Reconciled, UploadError> {
+    let Planned {
+        source,
+        parts,
+        part_size,
+        upload_id,
+        list,
+    } = planned;
     let claim = match journaling {
         Some(j) => j.claim().await?,
         None => None,

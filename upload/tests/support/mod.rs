@@ -339,3 +339,59 @@ pub fn multipart_job(
     });
     job
 }
+
+/// Bytes that do not repeat within a part: a xorshift stream.
+pub fn data(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// `n` such bytes written to `name` in `dir`.
+pub fn file(dir: &tempfile::TempDir, name: &str, n: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let p = dir.path().join(name);
+    let d = data(n);
+    std::fs::write(&p, &d).unwrap();
+    (p, d)
+}
+
+/// An uploader with fast retries and a stall timeout a test can cross.
+pub fn uploader() -> signpost_upload::Uploader {
+    signpost_upload::Uploader::builder()
+        .retry(signpost_upload::RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+        })
+        // Well under the 5 s `Act::Stall`, well over any pause a loaded CI machine makes on
+        // loopback, where an attempt counted twice would fail the exact counts below.
+        .stall_timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap()
+}
+
+/// A query string shaped like a SigV4 presigned URL's, dated `at`, valid `expires` seconds.
+pub fn sigv4_query(at: time::OffsetDateTime, expires: u64) -> String {
+    let d = signpost_wire::amz_date::format_amz_date(at);
+    let d = std::str::from_utf8(&d).unwrap();
+    format!(
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F{}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date={d}&X-Amz-Expires={expires}&X-Amz-SignedHeaders=host&X-Amz-Signature=00ff",
+        &d[..8]
+    )
+}
+
+pub fn post_job(base: &str, fields: &[(&str, &str)]) -> signpost_upload::RunnerJobCustomUpload {
+    let mut job = signpost_upload::RunnerJobCustomUpload::put(format!("{base}/videos"));
+    job.method = signpost_upload::UploadMethod::Post;
+    job.fields = fields
+        .iter()
+        .map(|(a, b)| (*a, *b))
+        .collect::<signpost_wire::OrderedPairs>();
+    job
+}

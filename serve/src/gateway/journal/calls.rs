@@ -11,7 +11,10 @@ use super::Journal;
 use crate::client::{CallError, Reply, send};
 
 fn refused(what: String, reply: Reply) -> CallError {
-    CallError::Refused { what, reply }
+    CallError::Refused {
+        what,
+        reply: Box::new(reply),
+    }
 }
 
 impl Journal {
