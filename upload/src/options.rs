@@ -8,6 +8,10 @@ pub(crate) enum Shape {
     Put,
     Post,
     Multipart,
+    /// A stream cut into a multipart upload's parts: nothing to resume from.
+    Stream,
+    /// Bytes in memory sent with one PUT.
+    Bytes,
 }
 
 /// Per-upload choices.
@@ -93,11 +97,13 @@ pub(crate) fn refuse_unused(opts: &UploadOptions, shape: Shape) -> Result<(), Up
         Shape::Post => "a POST form",
         Shape::Put => "a PUT",
         Shape::Multipart => "a multipart upload (its Content-Type is set when it is created)",
+        Shape::Stream => "a stream uploaded in parts",
+        Shape::Bytes => "bytes sent with one PUT",
     };
     let refused = [
         (opts.file_name.is_some() && !post, UploadOption::FileName),
         (
-            opts.content_type.is_some() && multipart,
+            opts.content_type.is_some() && !post && !put,
             UploadOption::ContentType,
         ),
         (

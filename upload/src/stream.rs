@@ -10,15 +10,15 @@ use signpost_wire::{RunnerJobCustomUpload, UploadMethod};
 use tokio::io::AsyncRead;
 
 use crate::body::Payload;
-use crate::error::{TargetKind, UploadError, UploadOption};
+use crate::error::{TargetKind, UploadError};
 use crate::funnel::Request;
 use crate::integrity::{etags_are_md5, md5_of};
 use crate::multipart::Executor;
 use crate::multipart::stream::StreamParts;
+use crate::options::{Shape, refuse_unused};
 use crate::outcome::UploadOutcome;
 use crate::plan::{Target, UploadOptions, header_map};
 use crate::progress::Meter;
-use crate::resume::OnFailure;
 use crate::uploader::Uploader;
 
 impl Uploader {
@@ -57,7 +57,7 @@ impl Uploader {
         let Some(mp) = &job.multipart else {
             return Err(UploadError::StreamNeedsMultipart);
         };
-        refuse_for_stream(opts, "a stream uploaded in parts")?;
+        refuse_unused(opts, Shape::Stream)?;
         let check = !opts.skip_preflight;
         let mut now = self.funnel.clock.now();
         let mut funnel = self.funnel.clone();
@@ -101,7 +101,7 @@ impl Uploader {
         if job.method != UploadMethod::Put || job.multipart.is_some() {
             return Err(UploadError::BytesNeedPut);
         }
-        refuse_for_stream(opts, "bytes sent with one PUT")?;
+        refuse_unused(opts, Shape::Bytes)?;
         let now = self.funnel.clock.now();
         let target = Target::read(
             &job.url,
@@ -129,28 +129,5 @@ impl Uploader {
         let mut outcome = UploadOutcome::new(answer.status, len, answer.attempts, etag);
         outcome.bytes_sent = meter.file_bytes_sent();
         Ok(outcome)
-    }
-}
-
-/// The options that mean something only for a file: refused for `what`.
-fn refuse_for_stream(opts: &UploadOptions, what: &'static str) -> Result<(), UploadError> {
-    let refused = [
-        (opts.file_name.is_some(), UploadOption::FileName),
-        (opts.content_type.is_some(), UploadOption::ContentType),
-        (
-            opts.on_failure == OnFailure::Keep,
-            UploadOption::KeepOnFailure,
-        ),
-        (
-            opts.put_digest != crate::PutDigest::Auto,
-            UploadOption::PutDigest,
-        ),
-    ];
-    match refused.into_iter().find(|(given, _)| *given) {
-        Some((_, option)) => Err(UploadError::OptionNotApplicable {
-            option,
-            upload: what,
-        }),
-        None => Ok(()),
     }
 }
