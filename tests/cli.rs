@@ -216,6 +216,14 @@ async fn standard_input_honours_or_refuses_each_upload_option() {
         );
         let (status, _) = t.get(&key).await.unwrap();
         assert_eq!(status, 404, "{flags:?}: nothing stored");
+        // The upload `presign multipart` opened is the test's to close: suites share the bucket.
+        let mut c = signpost(&t);
+        c.args(["upload", "--abort", "--job", job.to_str().unwrap()]);
+        let out = run(c).await;
+        assert!(out.status.success(), "{flags:?}: {}", text(&out.stderr));
+        let (status, body) = t.list_uploads(&key).await.unwrap();
+        assert_eq!(status, 200);
+        assert!(!body.contains("<UploadId>"), "{flags:?}: left open: {body}");
     }
     let key = t.key("stdin-md5-off.bin");
     let out = run(presign(&key)).await;
