@@ -248,6 +248,50 @@ async fn standard_input_honours_or_refuses_each_upload_option() {
     );
 }
 
+/// `presign multipart` against a server that is down: retried, then one line naming the host,
+/// never the presigned CreateMultipartUpload URL or its signature (before, it printed the whole
+/// URL with its X-Amz-Signature after one attempt).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presign_multipart_against_a_server_that_is_down_names_the_host_not_the_url() {
+    let t = TestTarget::start().await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut c = signpost(&t);
+    c.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"));
+    c.env("SIGNPOST_LOG", "warn");
+    c.args(["presign", "multipart", "--bucket", "down-bucket"]);
+    c.args(["--key", "down/key.mp4", "--max-size", "1GiB"]);
+    let out = run(c).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("attempt"), "retried, and says so: {err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: CreateMultipartUpload for down-bucket/down/key.mp4"),
+        "{err}"
+    );
+    // The retries are logged with the URL redacted: its signature and credential are masked.
+    for (i, _) in err.match_indices("X-Amz-Signature=") {
+        assert!(err[i..].starts_with("X-Amz-Signature=******"), "{err}");
+    }
+    assert!(
+        err.contains("X-Amz-Signature=******"),
+        "the retries are logged: {err}"
+    );
+    for secret in [&t.secret_key, &t.access_key] {
+        assert!(
+            !err.contains(secret.as_str()),
+            "a credential printed: {err}"
+        );
+    }
+    assert!(!last.contains("X-Amz-"), "the error names no URL: {last}");
+}
+
 /// A plan `presign multipart` must refuse is refused before CreateMultipartUpload: no upload is
 /// left open on the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

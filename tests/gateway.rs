@@ -121,6 +121,37 @@ async fn s3_clients_and_the_runner_shape_store_the_file_itself() {
     }
 }
 
+/// A body of unknown length (chunked, no Content-Length) over two parts, under a limit that
+/// allows 205: stored whole, each part's URL signed as the upload reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_of_unknown_length_is_stored_in_the_parts_it_needs() {
+    let t = TestTarget::start().await.unwrap();
+    let g = gateway(&t, 1 << 30, 8).await;
+    let key = t.key("gw/chunked.bin");
+    let body = data(12 * MIB as usize + 7, 9);
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = body
+        .chunks(256 * 1024)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let resp = signpost::http::client()
+        .unwrap()
+        .put(signed_for(&g, &t, &key, Validity::default()))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204, "{:?}", resp.text().await);
+    let back = stored(&t, &key).await.unwrap();
+    assert_eq!(Sha256::digest(&back), Sha256::digest(&body));
+    assert_eq!(
+        upstream_parts(&t, &key).await,
+        None,
+        "completed, not left open"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_urls_are_refused_before_anything_is_stored() {
     let t = TestTarget::start().await.unwrap();

@@ -63,6 +63,7 @@ mod integrity;
 mod multipart;
 mod options;
 mod outcome;
+mod part_signer;
 mod plan;
 mod post;
 mod progress;
@@ -86,6 +87,7 @@ pub use error::{
 pub use findings::findings;
 pub use options::{PutDigest, UploadOptions};
 pub use outcome::UploadOutcome;
+pub use part_signer::{PartSignError, PartSigner, PartUrlFuture};
 pub use plan::UploadPlan;
 pub use progress::{Progress, ProgressFn};
 pub use resume::{

@@ -14,9 +14,10 @@ use crate::error::{TargetKind, UploadError};
 use crate::funnel::Request;
 use crate::integrity::{etags_are_md5, md5_of};
 use crate::multipart::Executor;
-use crate::multipart::stream::StreamParts;
+use crate::multipart::stream::{PartUrls, StreamParts};
 use crate::options::{Shape, refuse_unused};
 use crate::outcome::UploadOutcome;
+use crate::part_signer::PartSigner;
 use crate::plan::{Target, UploadOptions, header_map};
 use crate::progress::Meter;
 use crate::uploader::Uploader;
@@ -46,6 +47,42 @@ impl Uploader {
     pub async fn upload_stream_after<R>(
         &self,
         job: &RunnerJobCustomUpload,
+        first: Bytes,
+        reader: R,
+        opts: &UploadOptions,
+    ) -> Result<UploadOutcome, UploadError>
+    where
+        R: AsyncRead + Unpin,
+    {
+        self.stream_into(job, None, first, reader, opts).await
+    }
+
+    /// [`upload_stream_after`](Self::upload_stream_after) where the parts past those `job`
+    /// lists, up to `max_parts` in all, have their URLs signed by `signer` just before each is
+    /// sent: a stream of unknown length needs a URL only for the parts it reaches (one is enough
+    /// in `job`), and each URL is fresh however long the upload runs. `job`'s Complete and Abort
+    /// URLs must last the whole upload. A stream longer than `max_parts` parts fails as
+    /// [`UploadError::TooLargeForPlan`] and is aborted.
+    pub async fn upload_stream_signed<R>(
+        &self,
+        job: &RunnerJobCustomUpload,
+        signer: &dyn PartSigner,
+        max_parts: u32,
+        first: Bytes,
+        reader: R,
+        opts: &UploadOptions,
+    ) -> Result<UploadOutcome, UploadError>
+    where
+        R: AsyncRead + Unpin,
+    {
+        self.stream_into(job, Some((signer, max_parts)), first, reader, opts)
+            .await
+    }
+
+    async fn stream_into<R>(
+        &self,
+        job: &RunnerJobCustomUpload,
+        signer: Option<(&dyn PartSigner, u32)>,
         first: Bytes,
         reader: R,
         opts: &UploadOptions,
@@ -85,7 +122,20 @@ impl Uploader {
             journaling: None,
             upload_id: mp.upload_id.as_deref().unwrap_or(""),
         };
-        let parts = StreamParts::new(reader, mp, first, check, now, !opts.no_content_md5);
+        let mut urls = PartUrls::listed(mp);
+        if let Some((signer, max_parts)) = signer {
+            urls.signer = Some(signer);
+            urls.max_parts = max_parts.min(signpost_wire::limits::MAX_PARTS);
+        }
+        let parts = StreamParts::new(
+            reader,
+            mp.part_size,
+            urls,
+            first,
+            check,
+            now,
+            !opts.no_content_md5,
+        );
         executor.run(parts, Vec::new(), 0).await
     }
 

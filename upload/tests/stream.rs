@@ -373,3 +373,105 @@ async fn a_stream_takes_the_upload_options() {
         );
     }
 }
+
+/// Signs `{base}/b/big?partNumber=N&uploadId=U1` and records which parts it was asked for; part
+/// `fail` is refused.
+struct CountingSigner {
+    base: String,
+    asked: std::sync::Mutex<Vec<u32>>,
+    fail: Option<u32>,
+}
+
+impl signpost_upload::PartSigner for CountingSigner {
+    fn sign_part(&self, number: u32) -> signpost_upload::PartUrlFuture<'_> {
+        self.asked.lock().unwrap().push(number);
+        let url = format!("{}/b/big?partNumber={number}&uploadId=U1", self.base);
+        let fail = self.fail == Some(number);
+        Box::pin(async move {
+            if fail {
+                return Err("the signer is down".into());
+            }
+            Ok(url.into())
+        })
+    }
+}
+
+/// A stream whose descriptor lists one part URL and whose signer signs the rest: the signer is
+/// asked for exactly the parts the stream reaches (before, the gateway signed every part its size
+/// limit allowed, 3,200 by default, for any stream past one part), the bytes arrive whole, a
+/// stream longer than `max_parts` is refused and aborted, and a signer that fails aborts too.
+#[tokio::test]
+async fn a_signer_is_asked_only_for_the_parts_a_stream_reaches() {
+    let d = data(2 * MIB5 as usize + 1000);
+    let etag = multipart_etag(&d, MIB5 as usize);
+    let server = FaultServer::start_routed(Arc::new(move |m: &str, _t: &str, _| match m {
+        "PUT" => Act::Md5ETag,
+        "DELETE" => Act::status(204),
+        _ => complete(&etag),
+    }))
+    .await;
+    let signer = |fail| CountingSigner {
+        base: server.base.clone(),
+        asked: Default::default(),
+        fail,
+    };
+    let job = multipart_job(&server.base, 1, MIB5);
+    let opts = UploadOptions::default();
+
+    let s = signer(None);
+    let out = uploader(2)
+        .upload_stream_signed(&job, &s, 3_200, bytes::Bytes::new(), &d[..], &opts)
+        .await
+        .unwrap();
+    assert_eq!(out.parts, Some(3));
+    assert_eq!(*s.asked.lock().unwrap(), vec![2, 3], "part 1 is listed");
+    let mut parts: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    parts.sort_by_key(|r| r.target.clone());
+    let sent: Vec<u8> = parts.iter().flat_map(|r| r.body.clone()).collect();
+    assert_eq!(sent, d, "every byte, in order");
+
+    // Three parts' worth of data, two parts allowed.
+    let s = signer(None);
+    let e = uploader(2)
+        .upload_stream_signed(&job, &s, 2, bytes::Bytes::new(), &d[..], &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("multipart target holds 2 parts"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("aborted"), "{e}");
+    assert_eq!(
+        *s.asked.lock().unwrap(),
+        vec![2],
+        "nothing signed past the limit"
+    );
+
+    // The signer fails on part 3: the upload is aborted and says which part.
+    let before = server
+        .seen()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    let s = signer(Some(3));
+    let e = uploader(2)
+        .upload_stream_signed(&job, &s, 3_200, bytes::Bytes::new(), &d[..], &opts)
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("part 3's URL could not be signed: the signer is down"),
+        "{text}"
+    );
+    assert!(text.contains("aborted"), "{text}");
+    let after = server
+        .seen()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert_eq!(after, before + 1, "one AbortMultipartUpload");
+}

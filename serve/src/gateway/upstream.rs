@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use signpost_presign::{MultipartPlan, PresignRequest, Presigner, Validity};
-use signpost_upload::{UploadError, UploadOptions, Uploader};
+use signpost_upload::{PartSigner, PartUrlFuture, UploadError, UploadOptions, Uploader};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The upstream store and how to write to it.
@@ -40,6 +40,30 @@ pub enum StoreError {
     Start(#[from] crate::client::CallError),
 }
 
+/// How long a part URL signed on demand lives: it is sent at once, and retried for minutes at
+/// most.
+const PART_URL_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Signs the upstream UploadPart URLs one at a time, as the upload reaches each part (with the
+/// credentials as they are then), instead of every part the size limit allows up front.
+struct UpstreamParts<'a> {
+    presigner: &'a Presigner,
+    bucket: &'a str,
+    key: &'a str,
+    upload_id: &'a str,
+}
+
+impl PartSigner for UpstreamParts<'_> {
+    fn sign_part(&self, number: u32) -> PartUrlFuture<'_> {
+        Box::pin(async move {
+            self.presigner.refresh_credentials().await?;
+            let part = PresignRequest::upload_part(self.bucket, self.key, self.upload_id, number)
+                .validity(Validity::expires_in(PART_URL_LIFETIME)?);
+            Ok(self.presigner.presign(&part)?.url().clone())
+        })
+    }
+}
+
 /// Up to `size` bytes: a full part, or all there is.
 async fn read_part<R: AsyncRead + Unpin>(r: &mut R, size: usize) -> std::io::Result<Bytes> {
     let mut buf = BytesMut::with_capacity(size);
@@ -55,7 +79,7 @@ async fn read_part<R: AsyncRead + Unpin>(r: &mut R, size: usize) -> std::io::Res
 impl Upstream {
     /// Stores what `body` yields as `bucket`/`key`; returns the object's ETag. `max_size` is the
     /// most the body can hold (its announced length, else the gateway's limit): a multipart
-    /// upload signs only the parts that many bytes can need.
+    /// upload never takes more parts than that many bytes need, and signs each as it is reached.
     pub async fn store<R: AsyncRead + Unpin>(
         &self,
         bucket: &str,
@@ -103,15 +127,30 @@ impl Upstream {
                 return Err(StoreError::Start(e));
             }
         };
-        let result = match MultipartPlan::builder(bucket, key, upload_id)
+        // The descriptor lists part 1 (already read); the rest are signed as they are reached.
+        let max_parts = max_size.div_ceil(self.part_size).max(1);
+        let signer = UpstreamParts {
+            presigner: &self.presigner,
+            bucket,
+            key,
+            upload_id: &upload_id,
+        };
+        let result = match MultipartPlan::builder(bucket, key, upload_id.clone())
             .part_size(self.part_size)
-            .max_object_size(max_size.max(self.part_size))
+            .max_object_size(self.part_size)
             .build()
             .and_then(|plan| plan.presign(&self.presigner, day))
         {
             Ok(job) => self
                 .uploader
-                .upload_stream_after(&job, first, body, &UploadOptions::default())
+                .upload_stream_signed(
+                    &job,
+                    &signer,
+                    u32::try_from(max_parts).unwrap_or(u32::MAX),
+                    first,
+                    body,
+                    &UploadOptions::default(),
+                )
                 .await
                 .map_err(StoreError::from),
             Err(e) => Err(StoreError::from(e)),

@@ -404,6 +404,16 @@ pub enum UploadError {
     /// Bytes in memory given a descriptor that is not a PUT.
     #[error("bytes held in memory are uploaded with a PUT descriptor")]
     BytesNeedPut,
+    /// The [`PartSigner`](crate::PartSigner) could not sign a part's URL (or answered one that
+    /// cannot be sent); the upload is aborted, as for any failure of a stream.
+    #[error("part {number}'s URL could not be signed: {source}")]
+    PartNotSigned {
+        /// The part.
+        number: u32,
+        /// What the signer said.
+        #[source]
+        source: crate::part_signer::PartSignError,
+    },
     /// Reading the stream being uploaded failed.
     #[error("reading the data to upload failed: {source}")]
     SourceUnreadable {

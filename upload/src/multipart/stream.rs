@@ -6,6 +6,8 @@
 //! whatever the stream's length. A stream that fails (a read error, more data than the plan has
 //! parts for) aborts the multipart upload, so nothing is left behind.
 
+use std::borrow::Cow;
+
 use bytes::{Bytes, BytesMut};
 use signpost_wire::{MultipartTarget, SignedUrl};
 use time::OffsetDateTime;
@@ -14,12 +16,64 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use super::{PartJob, PartSource};
 use crate::body::Payload;
 use crate::error::{TargetKind, UploadError};
+use crate::part_signer::PartSigner;
 use crate::plan::Target;
+
+/// Where a stream's part URLs come from: the descriptor's list, then (when given) a signer for
+/// the parts past it, up to `max_parts`.
+#[derive(Clone, Copy)]
+pub(crate) struct PartUrls<'a> {
+    pub(crate) listed: &'a [SignedUrl],
+    pub(crate) signer: Option<&'a dyn PartSigner>,
+    pub(crate) max_parts: u32,
+}
+
+impl<'a> PartUrls<'a> {
+    /// Only the descriptor's URLs.
+    pub(crate) fn listed(multipart: &'a MultipartTarget) -> Self {
+        PartUrls {
+            listed: &multipart.parts,
+            signer: None,
+            max_parts: multipart.parts.len() as u32,
+        }
+    }
+
+    /// Part `number`'s URL; `None` past the last part there is.
+    async fn get(&self, number: u32) -> Option<Result<Cow<'a, SignedUrl>, UploadError>> {
+        if let Some(url) = self.listed.get(number as usize - 1) {
+            return Some(Ok(Cow::Borrowed(url)));
+        }
+        let signer = self.signer.filter(|_| number <= self.max_parts)?;
+        Some(match signer.sign_part(number).await {
+            Ok(url) => match usable(&url) {
+                Ok(()) => Ok(Cow::Owned(url)),
+                Err(reason) => Err(UploadError::PartNotSigned {
+                    number,
+                    source: reason.into(),
+                }),
+            },
+            Err(source) => Err(UploadError::PartNotSigned { number, source }),
+        })
+    }
+}
+
+/// A signed URL the funnel can send: absolute, http or https.
+fn usable(url: &SignedUrl) -> Result<(), String> {
+    match url::Url::parse(url.as_str()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        Ok(u) => Err(format!(
+            "the signer answered a {} URL, not an http or https one: {url}",
+            u.scheme()
+        )),
+        Err(e) => Err(format!("the signer answered no URL ({e}): {url}")),
+    }
+}
 
 /// Parts read from `reader`, each `part_size` bytes but the last.
 pub(crate) struct StreamParts<'a, R> {
     pub(crate) reader: R,
-    pub(crate) multipart: &'a MultipartTarget,
+    pub(crate) part_size: u64,
+    pub(crate) urls: PartUrls<'a>,
     /// Already read (to choose between one PUT and a multipart upload): empty, or exactly part 1.
     pub(crate) first: Option<Bytes>,
     /// Judge each part URL's expiry (the pre-flight), at this time.
@@ -36,16 +90,18 @@ pub(crate) struct StreamParts<'a, R> {
 impl<'a, R> StreamParts<'a, R> {
     pub(crate) fn new(
         reader: R,
-        multipart: &'a MultipartTarget,
+        part_size: u64,
+        urls: PartUrls<'a>,
         first: Bytes,
         check: bool,
         now: OffsetDateTime,
         send_md5: bool,
     ) -> Self {
-        let whole = first.len() as u64 == multipart.part_size;
+        let whole = first.len() as u64 == part_size;
         StreamParts {
             reader,
-            multipart,
+            part_size,
+            urls,
             first: whole.then_some(first),
             check,
             now,
@@ -56,10 +112,6 @@ impl<'a, R> StreamParts<'a, R> {
             spare: Vec::new(),
         }
     }
-
-    fn url(&self, number: u32) -> Option<&'a SignedUrl> {
-        self.multipart.parts.get(number as usize - 1)
-    }
 }
 
 impl<R: AsyncRead + Unpin> PartSource for StreamParts<'_, R> {
@@ -67,7 +119,7 @@ impl<R: AsyncRead + Unpin> PartSource for StreamParts<'_, R> {
         if self.ended {
             return Ok(None);
         }
-        let part_size = self.multipart.part_size as usize;
+        let part_size = self.part_size as usize;
         let bytes = match self.first.take() {
             Some(b) => b,
             None => {
@@ -83,15 +135,17 @@ impl<R: AsyncRead + Unpin> PartSource for StreamParts<'_, R> {
             return Ok(None);
         }
         let number = self.parts + 1;
-        let Some(url) = self.url(number) else {
+        let Some(url) = self.urls.get(number).await else {
+            let parts = self.urls.max_parts.max(self.urls.listed.len() as u32);
             return Err(UploadError::TooLargeForPlan {
                 size: self.total + bytes.len() as u64,
-                parts: self.multipart.parts.len(),
-                part_size: self.multipart.part_size,
-                capacity: self.multipart.capacity(),
+                parts: parts as usize,
+                part_size: self.part_size,
+                capacity: self.part_size.saturating_mul(u64::from(parts)),
             });
         };
-        let target = Target::read(url, TargetKind::Part(number), self.check, self.now)?;
+        let url = url?;
+        let target = Target::read(&url, TargetKind::Part(number), self.check, self.now)?;
         self.parts = number;
         let offset = self.total;
         self.total += bytes.len() as u64;
