@@ -113,7 +113,7 @@ pub struct Inspection {
 }
 
 fn decode(s: &str) -> String {
-    signpost_wire::uri::percent_decode(s, false)
+    signpost_wire::uri::decode_path(s)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_else(|| s.to_owned())
 }

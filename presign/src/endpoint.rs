@@ -154,13 +154,13 @@ impl Endpoint {
         out.push_str(&self.base_path);
         if self.addressing == Addressing::Path {
             out.push('/');
-            crate::uri_encode::encode_into(out, bucket, false);
+            crate::uri_encode::encode_component_into(out, bucket);
             if key.is_empty() {
                 return;
             }
         }
         out.push('/');
-        crate::uri_encode::encode_into(out, key, true);
+        crate::uri_encode::encode_path_into(out, key);
     }
 
     /// Checks that `bucket` can be addressed: any name S3 allows in path style; a DNS-safe name

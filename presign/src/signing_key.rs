@@ -26,7 +26,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use signpost_wire::Secret;
 
-use crate::uri_encode::encode_into;
+use crate::uri_encode::encode_component_into;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -111,9 +111,9 @@ impl DayScope {
         let date_str = std::str::from_utf8(&date).unwrap_or_default();
         let scope = format!("{date_str}/{region}/{SERVICE}/aws4_request");
         let mut credential_encoded = String::with_capacity(access_key_id.len() + scope.len() + 16);
-        encode_into(&mut credential_encoded, access_key_id, false);
+        encode_component_into(&mut credential_encoded, access_key_id);
         credential_encoded.push_str("%2F");
-        encode_into(&mut credential_encoded, &scope, false);
+        encode_component_into(&mut credential_encoded, &scope);
         let key = generate_signing_key(secret.expose(), date_str, region, SERVICE);
         DayScope {
             access_key_id: access_key_id.to_owned(),

@@ -1,7 +1,10 @@
 //! Hex encoding for signatures and hashes; SigV4's `UriEncode` itself is `signpost_wire::uri`,
 //! shared with the uploader.
 
-pub(crate) use signpost_wire::uri::{encode, encode_bytes_into, encode_into, percent_decode};
+pub(crate) use signpost_wire::uri::{
+    decode_path, decode_query_component, encode, encode_component_bytes_into,
+    encode_component_into, encode_path_bytes_into, encode_path_into,
+};
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 

@@ -1,11 +1,15 @@
 //! The canonical request S3 computes for a query-signed request, rebuilt from the request as it
-//! is sent: no secret is needed to write it, only to sign it. When a server answers
+//! is sent (through [`crate::sigv4`]'s writer, the signer's): no secret is needed to write it,
+//! only to sign it. When a server answers
 //! SignatureDoesNotMatch with the canonical request it computed (AWS does), comparing the two line
 //! by line names what changed on the way.
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
-use crate::uri::{encode_bytes_into, percent_decode};
+use crate::sigv4::{CanonicalParts, canonical_request_string, normalize_header_value, param};
+use crate::uri::{
+    decode_path, decode_query_component, encode_component_bytes_into, encode_path_bytes_into,
+};
 
 /// The canonical request of a presigned request as sent: `method`, the full `url` as requested,
 /// the `headers` sent (Host is taken from the URL when not given). `None` when the URL carries
@@ -31,7 +35,7 @@ pub fn presigned_canonical_request(
     let target = target.split('#').next().unwrap_or("");
     let (raw_path, raw_query) = target.split_once('?').unwrap_or((target, ""));
     let mut path = String::new();
-    encode_bytes_into(&mut path, &percent_decode(raw_path, false)?, true);
+    encode_path_bytes_into(&mut path, &decode_path(raw_path)?);
     if path.is_empty() {
         path.push('/');
     }
@@ -39,62 +43,43 @@ pub fn presigned_canonical_request(
     let mut signed = None;
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (percent_decode(k, true)?, percent_decode(v, true)?);
-        if k == b"X-Amz-Signature" {
+        let (k, v) = (decode_query_component(k)?, decode_query_component(v)?);
+        if k == param::X_AMZ_SIGNATURE.as_bytes() {
             continue;
         }
-        if k == b"X-Amz-SignedHeaders" {
+        if k == param::X_AMZ_SIGNED_HEADERS.as_bytes() {
             signed = Some(String::from_utf8_lossy(&v).into_owned());
         }
         let (mut ek, mut ev) = (String::new(), String::new());
-        encode_bytes_into(&mut ek, &k, false);
-        encode_bytes_into(&mut ev, &v, false);
+        encode_component_bytes_into(&mut ek, &k);
+        encode_component_bytes_into(&mut ev, &v);
         query.push((ek, ev));
     }
     query.sort();
     let signed = signed?;
-    let mut out = format!("{method}\n{path}\n");
-    for (i, (k, v)) in query.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(v);
-    }
-    out.push('\n');
-    for name in signed.split(';') {
-        let values: Vec<String> = headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| fold_spaces(v))
-            .collect();
-        let value = if values.is_empty() && name == "host" {
-            authority.to_owned()
-        } else {
-            values.join(",")
-        };
-        out.push_str(name);
-        out.push(':');
-        out.push_str(&value);
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(&signed);
-    out.push_str("\nUNSIGNED-PAYLOAD");
-    Some(out)
-}
-
-/// A header value as SigV4 signs it: trimmed, runs of spaces folded to one.
-fn fold_spaces(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for word in v.trim_matches(' ').split(' ').filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (&**k, &**v)).collect();
+    let values: Vec<(&str, String)> = signed
+        .split(';')
+        .map(|name| {
+            let values: Vec<_> = headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| normalize_header_value(v))
+                .collect();
+            if values.is_empty() && name == "host" {
+                (name, authority.to_owned())
+            } else {
+                (name, values.join(","))
+            }
+        })
+        .collect();
+    let headers: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, &**v)).collect();
+    Some(canonical_request_string(&CanonicalParts {
+        method,
+        path: &path,
+        query: &query,
+        headers: &headers,
+    }))
 }
 
 /// Where two canonical requests first differ, in S3's terms.

@@ -11,7 +11,8 @@
 //!   by the uploader's pre-flight check.
 //! - [`QueryAuth`]: the `X-Amz-*` parameters of a SigV4 query-signed (presigned) URL.
 //! - [`amz_date`]: the two timestamp formats SigV4 uses; [`limits`]: S3's numbers;
-//!   [`s3_xml`]: S3's XML documents.
+//!   [`s3_xml`]: S3's XML documents; [`sigv4`]: SigV4's parameter names and canonical request
+//!   writer, shared by the signer, the Verifier and the uploader's diagnostics.
 //! - [`Secret`] and [`SignedUrl`]: values that print as `******` (or with their signature
 //!   redacted) in `Debug`, logs and errors; [`error_line`]: an error and its causes, one line.
 //!
@@ -42,6 +43,7 @@ mod policy;
 mod query_auth;
 mod redact;
 pub mod s3_xml;
+pub mod sigv4;
 pub mod uri;
 
 pub use condition::Condition;

@@ -5,6 +5,10 @@
 //!
 //! See <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
+use crate::sigv4::param::{
+    X_AMZ_ALGORITHM, X_AMZ_CREDENTIAL, X_AMZ_DATE, X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN,
+    X_AMZ_SIGNATURE, X_AMZ_SIGNED_HEADERS,
+};
 use time::{Duration, OffsetDateTime};
 
 use crate::amz_date::parse_amz_date;
@@ -28,7 +32,7 @@ impl CredentialScope {
     pub fn parse(s: &str) -> Result<Self, QueryAuthError> {
         let parts: Vec<&str> = s.split('/').collect();
         let invalid = |reason: &str| QueryAuthError::Invalid {
-            param: "X-Amz-Credential",
+            param: X_AMZ_CREDENTIAL,
             reason: reason.to_owned(),
         };
         if parts.len() != 5 {
@@ -122,13 +126,13 @@ impl QueryAuth {
         let mut security_token = None;
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             let slot = match k.as_ref() {
-                "X-Amz-Algorithm" => &mut algorithm,
-                "X-Amz-Credential" => &mut credential,
-                "X-Amz-Date" => &mut date,
-                "X-Amz-Expires" => &mut expires,
-                "X-Amz-SignedHeaders" => &mut signed_headers,
-                "X-Amz-Signature" => &mut signature,
-                "X-Amz-Security-Token" => &mut security_token,
+                X_AMZ_ALGORITHM => &mut algorithm,
+                X_AMZ_CREDENTIAL => &mut credential,
+                X_AMZ_DATE => &mut date,
+                X_AMZ_EXPIRES => &mut expires,
+                X_AMZ_SIGNED_HEADERS => &mut signed_headers,
+                X_AMZ_SIGNATURE => &mut signature,
+                X_AMZ_SECURITY_TOKEN => &mut security_token,
                 _ => continue,
             };
             *slot = Some(v.into_owned());
@@ -136,27 +140,26 @@ impl QueryAuth {
         let Some(algorithm) = algorithm else {
             return Ok(None);
         };
-        let credential = CredentialScope::parse(
-            &credential.ok_or(QueryAuthError::Missing("X-Amz-Credential"))?,
-        )?;
-        let date_raw = date.ok_or(QueryAuthError::Missing("X-Amz-Date"))?;
+        let credential =
+            CredentialScope::parse(&credential.ok_or(QueryAuthError::Missing(X_AMZ_CREDENTIAL))?)?;
+        let date_raw = date.ok_or(QueryAuthError::Missing(X_AMZ_DATE))?;
         let date = parse_amz_date(&date_raw).ok_or_else(|| QueryAuthError::Invalid {
-            param: "X-Amz-Date",
+            param: X_AMZ_DATE,
             reason: format!("`{date_raw}` is not YYYYMMDDTHHMMSSZ"),
         })?;
-        let expires_raw = expires.ok_or(QueryAuthError::Missing("X-Amz-Expires"))?;
+        let expires_raw = expires.ok_or(QueryAuthError::Missing(X_AMZ_EXPIRES))?;
         let expires = expires_raw
             .parse::<u64>()
             .map_err(|_| QueryAuthError::Invalid {
-                param: "X-Amz-Expires",
+                param: X_AMZ_EXPIRES,
                 reason: format!("`{expires_raw}` is not a number of seconds"),
             })?;
         let signed_headers = signed_headers
-            .ok_or(QueryAuthError::Missing("X-Amz-SignedHeaders"))?
+            .ok_or(QueryAuthError::Missing(X_AMZ_SIGNED_HEADERS))?
             .split(';')
             .map(str::to_owned)
             .collect();
-        let signature = signature.ok_or(QueryAuthError::Missing("X-Amz-Signature"))?;
+        let signature = signature.ok_or(QueryAuthError::Missing(X_AMZ_SIGNATURE))?;
         Ok(Some(QueryAuth {
             algorithm,
             credential,

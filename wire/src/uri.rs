@@ -18,15 +18,56 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// Appends `UriEncode(s)` to `out`; `/` is kept when `keep_slash`.
+/// Appends `UriEncode(s)` for a path (an object key): every byte but the unreserved ones and `/`
+/// is escaped.
 ///
 /// ```
 /// let mut s = String::new();
-/// signpost_wire::uri::encode_into(&mut s, "a b/c+d~é", true);
+/// signpost_wire::uri::encode_path_into(&mut s, "a b/c+d~é");
 /// assert_eq!(s, "a%20b/c%2Bd~%C3%A9");
 /// ```
 #[inline]
-pub fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
+pub fn encode_path_into(out: &mut String, s: &str) {
+    encode_str_into(out, s, true);
+}
+
+/// Appends `UriEncode(s)` for a query name or value, a bucket name or a credential: `/` is
+/// escaped too.
+///
+/// ```
+/// let mut s = String::new();
+/// signpost_wire::uri::encode_component_into(&mut s, "a b/c");
+/// assert_eq!(s, "a%20b%2Fc");
+/// ```
+#[inline]
+pub fn encode_component_into(out: &mut String, s: &str) {
+    encode_str_into(out, s, false);
+}
+
+/// [`encode_path_into`] for bytes that need not be UTF-8 (a percent-decoded path).
+pub fn encode_path_bytes_into(out: &mut String, bytes: &[u8]) {
+    encode_bytes_into(out, bytes, true);
+}
+
+/// [`encode_component_into`] for bytes that need not be UTF-8 (a percent-decoded query).
+pub fn encode_component_bytes_into(out: &mut String, bytes: &[u8]) {
+    encode_bytes_into(out, bytes, false);
+}
+
+/// Decodes a path's `%XX` escapes (`+` stays `+`); `None` for a `%` not followed by two hex
+/// digits, which S3 refuses.
+pub fn decode_path(s: &str) -> Option<Vec<u8>> {
+    percent_decode(s, false)
+}
+
+/// Decodes a query name's or value's `%XX` escapes and `+` as a space, as S3 reads a query;
+/// `None` for a malformed escape.
+pub fn decode_query_component(s: &str) -> Option<Vec<u8>> {
+    percent_decode(s, true)
+}
+
+#[inline]
+fn encode_str_into(out: &mut String, s: &str, keep_slash: bool) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
@@ -45,9 +86,7 @@ pub fn encode_into(out: &mut String, s: &str, keep_slash: bool) {
     out.push_str(&s[start..]);
 }
 
-/// Appends `UriEncode(bytes)`: like [`encode_into`] for bytes that need not be UTF-8 (a
-/// percent-decoded path).
-pub fn encode_bytes_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
+fn encode_bytes_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
     for &b in bytes {
         if is_unreserved(b) || (keep_slash && b == b'/') {
             out.push(b as char);
@@ -59,9 +98,7 @@ pub fn encode_bytes_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
     }
 }
 
-/// Decodes `%XX` escapes (and, in a query, `+` as a space); `None` for a `%` not followed by two
-/// hex digits, which S3 refuses.
-pub fn percent_decode(s: &str, plus_is_space: bool) -> Option<Vec<u8>> {
+fn percent_decode(s: &str, plus_is_space: bool) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -87,10 +124,10 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// `UriEncode(s)` with `/` encoded too: for query names and values.
+/// `UriEncode(s)` with `/` encoded too, as a new string: for query names and values.
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    encode_into(&mut out, s, false);
+    encode_component_into(&mut out, s);
     out
 }
 
@@ -111,13 +148,13 @@ mod tests {
 
     #[test]
     fn strict_decoding() {
-        assert_eq!(percent_decode("a%2Fb+c", true).unwrap(), b"a/b c");
-        assert_eq!(percent_decode("a%2fb+c", false).unwrap(), b"a/b+c");
-        assert_eq!(percent_decode("%c3%A9", false).unwrap(), "é".as_bytes());
-        assert!(percent_decode("a%2", false).is_none());
-        assert!(percent_decode("a%zz", false).is_none());
+        assert_eq!(decode_query_component("a%2Fb+c").unwrap(), b"a/b c");
+        assert_eq!(decode_path("a%2fb+c").unwrap(), b"a/b+c");
+        assert_eq!(decode_path("%c3%A9").unwrap(), "é".as_bytes());
+        assert!(decode_path("a%2").is_none());
+        assert!(decode_path("a%zz").is_none());
         let mut s = String::new();
-        encode_bytes_into(&mut s, b"a/b \xff~", true);
+        encode_path_bytes_into(&mut s, b"a/b \xff~");
         assert_eq!(s, "a/b%20%FF~");
     }
 
@@ -125,8 +162,8 @@ mod tests {
         #[test]
         fn decoding_undoes_encoding(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
             let mut e = String::new();
-            encode_bytes_into(&mut e, &bytes, false);
-            prop_assert_eq!(percent_decode(&e, true).unwrap(), bytes);
+            encode_component_bytes_into(&mut e, &bytes);
+            prop_assert_eq!(decode_query_component(&e).unwrap(), bytes);
         }
 
         #[test]

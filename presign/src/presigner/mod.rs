@@ -4,6 +4,10 @@
 //! signed headers) until it expires, without credentials. S3 checks it as described in
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html>.
 
+use signpost_wire::sigv4::param::{
+    X_AMZ_ALGORITHM, X_AMZ_CREDENTIAL, X_AMZ_DATE, X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN,
+    X_AMZ_SIGNATURE, X_AMZ_SIGNED_HEADERS,
+};
 use std::borrow::Cow;
 
 use arc_swap::ArcSwapOption;
@@ -21,7 +25,7 @@ use crate::request::{PresignRequest, PresignedRequest};
 use crate::signed_headers::{LowerName, check_signed_header};
 use crate::signing_credentials::{SigningCredentials, loaded};
 use crate::signing_key::{DayRef, SigningKeyCache};
-use crate::uri_encode::{encode_into, hex_into_array};
+use crate::uri_encode::{encode_component_into, hex_into_array};
 use crate::validity::Validity;
 
 /// Signs requests for one set of credentials and one endpoint, caching the derived signing key.
@@ -212,14 +216,14 @@ impl Presigner {
             if encoded {
                 url.push_str(name);
             } else {
-                encode_into(url, name, false);
+                encode_component_into(url, name);
             }
             url.push('=');
             let eq = url.len();
             if encoded {
                 url.push_str(value);
             } else {
-                encode_into(url, value, false);
+                encode_component_into(url, value);
             }
             ranges.push([start, eq, url.len()]);
         };
@@ -235,30 +239,32 @@ impl Presigner {
         for (name, value) in &req.query {
             param(&mut url, name, false, value);
         }
-        param(&mut url, "X-Amz-Algorithm", true, ALGORITHM);
-        param(&mut url, "X-Amz-Credential", true, &day.credential_encoded);
-        param(&mut url, "X-Amz-Date", true, amz_date);
-        param(&mut url, "X-Amz-Expires", true, expires);
-        let signed_start = url.len() + "&X-Amz-SignedHeaders=".len();
-        url.push_str("&X-Amz-SignedHeaders=");
+        param(&mut url, X_AMZ_ALGORITHM, true, ALGORITHM);
+        param(&mut url, X_AMZ_CREDENTIAL, true, &day.credential_encoded);
+        param(&mut url, X_AMZ_DATE, true, amz_date);
+        param(&mut url, X_AMZ_EXPIRES, true, expires);
+        url.push('&');
+        let name_start = url.len();
+        url.push_str(X_AMZ_SIGNED_HEADERS);
+        url.push('=');
+        let signed_start = url.len();
         for (i, (n, _)) in headers.iter().enumerate() {
             if i > 0 {
                 url.push_str("%3B");
             }
             url.push_str(n);
         }
-        ranges.push([
-            signed_start - "X-Amz-SignedHeaders=".len(),
-            signed_start,
-            url.len(),
-        ]);
+        ranges.push([name_start, signed_start, url.len()]);
         let unsigned_end = url.len();
         // The token follows the signature in the URL (as aws-sigv4 writes it) but is signed.
         let token_range = signing.token_encoded.as_deref().map(|t| {
-            url.push_str("&X-Amz-Security-Token=");
+            url.push('&');
+            let name = url.len();
+            url.push_str(X_AMZ_SECURITY_TOKEN);
+            url.push('=');
             let v = url.len();
             url.push_str(t);
-            [v - "X-Amz-Security-Token=".len(), v, url.len()]
+            [name, v, url.len()]
         });
         ranges.extend(token_range);
 
@@ -292,7 +298,9 @@ impl Presigner {
         };
         let token = token_range.map(|r| url[r[0]..].to_owned());
         url.truncate(unsigned_end);
-        url.push_str("&X-Amz-Signature=");
+        url.push('&');
+        url.push_str(X_AMZ_SIGNATURE);
+        url.push('=');
         url.push_str(std::str::from_utf8(&signature).unwrap_or_default());
         if let Some(t) = token {
             url.push('&');
@@ -330,9 +338,9 @@ impl Presigner {
         let mut push = |url: &mut String, k: &str, v: &str| {
             url.push(sep);
             sep = '&';
-            encode_into(url, k, false);
+            encode_component_into(url, k);
             url.push('=');
-            encode_into(url, v, false);
+            encode_component_into(url, v);
         };
         for (name, value) in req.operation.query().iter().flatten() {
             match value {

@@ -3,6 +3,10 @@
 
 use signpost_wire::amz_date::{format_amz_date, parse_amz_date};
 use signpost_wire::limits::{MAX_CLOCK_SKEW_SECS, MAX_EXPIRES_SECS};
+use signpost_wire::sigv4::param::{
+    X_AMZ_ALGORITHM, X_AMZ_CREDENTIAL, X_AMZ_DATE, X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN,
+    X_AMZ_SIGNATURE, X_AMZ_SIGNED_HEADERS,
+};
 use signpost_wire::{CredentialScope, QueryAuthError};
 use time::{Duration, OffsetDateTime};
 
@@ -11,20 +15,23 @@ use crate::canonical_request::{
     CanonicalParts, canonical_request_hash, canonical_request_string, normalize_header_value,
     string_to_sign,
 };
-use crate::uri_encode::{encode_bytes_into, hex_into, percent_decode};
+use crate::uri_encode::{
+    decode_path, decode_query_component, encode_component_bytes_into, encode_path_bytes_into,
+    hex_into,
+};
 
 /// The methods S3 answers, spelled as S3 spells them.
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "HEAD"];
 
 /// The SigV4 query parameters, spelled as S3 reads them.
 const SIGV4_PARAMS: [&str; 7] = [
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Date",
-    "X-Amz-Expires",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Signature",
-    "X-Amz-Security-Token",
+    X_AMZ_ALGORITHM,
+    X_AMZ_CREDENTIAL,
+    X_AMZ_DATE,
+    X_AMZ_EXPIRES,
+    X_AMZ_SIGNED_HEADERS,
+    X_AMZ_SIGNATURE,
+    X_AMZ_SECURITY_TOKEN,
 ];
 
 /// SigV2's query authentication: never beside SigV4's.
@@ -71,7 +78,7 @@ struct Param {
 }
 
 fn decode(s: &str, what: &'static str) -> Result<String, VerifyError> {
-    percent_decode(s, true)
+    decode_query_component(s)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .ok_or(VerifyError::MalformedEscape(what))
 }
@@ -124,7 +131,7 @@ fn parse_signed_headers(list: &str) -> Result<Vec<String>, VerifyError> {
         && names.windows(2).all(|w| w[0] < w[1]);
     if !ok {
         return Err(invalid(
-            "X-Amz-SignedHeaders",
+            X_AMZ_SIGNED_HEADERS,
             "the header names are lower case, sorted and each given once".into(),
         ));
     }
@@ -172,7 +179,7 @@ impl Verifier {
             return Err(VerifyError::TwoAuthMechanisms);
         }
         let params = parse_query(raw_query)?;
-        if !params.iter().any(|p| p.raw_name == "X-Amz-Algorithm") {
+        if !params.iter().any(|p| p.raw_name == X_AMZ_ALGORITHM) {
             return Err(VerifyError::NotPresigned);
         }
         if params
@@ -181,27 +188,23 @@ impl Verifier {
         {
             return Err(VerifyError::TwoAuthMechanisms);
         }
-        let scope = CredentialScope::parse(param(&params, "X-Amz-Credential")?)?;
-        self.check_scope(param(&params, "X-Amz-Algorithm")?, &scope)?;
-        let date_raw = param(&params, "X-Amz-Date")?;
-        let date = parse_amz_date(date_raw).ok_or_else(|| {
-            invalid(
-                "X-Amz-Date",
-                format!("`{date_raw}` is not YYYYMMDDTHHMMSSZ"),
-            )
-        })?;
+        let scope = CredentialScope::parse(param(&params, X_AMZ_CREDENTIAL)?)?;
+        self.check_scope(param(&params, X_AMZ_ALGORITHM)?, &scope)?;
+        let date_raw = param(&params, X_AMZ_DATE)?;
+        let date = parse_amz_date(date_raw)
+            .ok_or_else(|| invalid(X_AMZ_DATE, format!("`{date_raw}` is not YYYYMMDDTHHMMSSZ")))?;
         if !date_raw.starts_with(&scope.date) {
             return Err(VerifyError::BadScope(format!(
                 "scope date {} differs from X-Amz-Date {date_raw}",
                 scope.date
             )));
         }
-        let expires_raw = param(&params, "X-Amz-Expires")?;
+        let expires_raw = param(&params, X_AMZ_EXPIRES)?;
         let expires: u64 = expires_raw
             .parse()
             .ok()
             .filter(|_| expires_raw.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| invalid("X-Amz-Expires", format!("`{expires_raw}` is not seconds")))?;
+            .ok_or_else(|| invalid(X_AMZ_EXPIRES, format!("`{expires_raw}` is not seconds")))?;
         if !(1..=MAX_EXPIRES_SECS).contains(&expires) {
             return Err(VerifyError::ExpiresOutOfRange(expires));
         }
@@ -215,10 +218,10 @@ impl Verifier {
         self.check_token(
             params
                 .iter()
-                .find(|p| p.raw_name == "X-Amz-Security-Token")
+                .find(|p| p.raw_name == X_AMZ_SECURITY_TOKEN)
                 .map(|p| p.value.as_str()),
         )?;
-        let signed_headers = parse_signed_headers(param(&params, "X-Amz-SignedHeaders")?)?;
+        let signed_headers = parse_signed_headers(param(&params, X_AMZ_SIGNED_HEADERS)?)?;
 
         // Headers: every signed one present; every x-amz-* one signed.
         let mut canon: Vec<(String, String)> = Vec::with_capacity(signed_headers.len());
@@ -244,18 +247,17 @@ impl Verifier {
         }
 
         // The canonical URI as S3 builds it: decoded, then encoded once.
-        let path_bytes =
-            percent_decode(raw_path, false).ok_or(VerifyError::MalformedEscape("path"))?;
+        let path_bytes = decode_path(raw_path).ok_or(VerifyError::MalformedEscape("path"))?;
         let mut path = String::with_capacity(raw_path.len() + 8);
-        encode_bytes_into(&mut path, &path_bytes, true);
+        encode_path_bytes_into(&mut path, &path_bytes);
         // Query: decoded, re-encoded, sorted, without the signature.
         let mut pairs: Vec<(String, String)> = params
             .iter()
-            .filter(|p| p.raw_name != "X-Amz-Signature")
+            .filter(|p| p.raw_name != X_AMZ_SIGNATURE)
             .map(|p| {
                 let (mut k, mut v) = (String::new(), String::new());
-                encode_bytes_into(&mut k, p.name.as_bytes(), false);
-                encode_bytes_into(&mut v, p.value.as_bytes(), false);
+                encode_component_bytes_into(&mut k, p.name.as_bytes());
+                encode_component_bytes_into(&mut v, p.value.as_bytes());
                 (k, v)
             })
             .collect();
@@ -283,7 +285,7 @@ impl Verifier {
             &mut expected,
             &self.day(&scope.date).mac.sign(&[sts.as_bytes()]),
         );
-        if !ct_eq(&expected, param(&params, "X-Amz-Signature")?) {
+        if !ct_eq(&expected, param(&params, X_AMZ_SIGNATURE)?) {
             return Err(VerifyError::SignatureDoesNotMatch {
                 canonical_request: canonical_request_string(&parts),
                 string_to_sign: sts,
@@ -311,7 +313,7 @@ impl Verifier {
             path_bytes,
             query: params
                 .into_iter()
-                .filter(|p| p.raw_name != "X-Amz-Signature")
+                .filter(|p| p.raw_name != X_AMZ_SIGNATURE)
                 .map(|p| (p.name, p.value))
                 .collect(),
             expires_at,
