@@ -7,6 +7,7 @@ pub mod config;
 pub mod fault_proxy;
 pub mod http;
 pub mod inspect;
+pub mod remedy;
 pub mod roundtrip;
 pub mod s3;
 pub mod share;

@@ -113,7 +113,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line: what failed and why, down the chain, each cause once; no backtrace.
             let cause: &(dyn std::error::Error + 'static) = e.as_ref();
-            eprintln!("error: {}", signpost_wire::error_line(cause));
+            eprintln!(
+                "error: {}{}",
+                signpost_wire::error_line(cause),
+                signpost::remedy::suffix(cause, None)
+            );
             ExitCode::FAILURE
         }
     }

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use signpost::config::S3Args;
 use signpost_upload::{
     FileResumeStore, OnFailure, Progress, PutDigest, ResumeStore, RetryPolicy,
-    RunnerJobCustomUpload, UploadError, UploadOption, UploadOptions, Uploader,
+    RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
 };
 
 #[derive(Args)]
@@ -220,34 +220,18 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                 });
                 println!("{v}");
             }
-            // The library names the option; the command names its flag.
-            let e_text = match &e {
-                UploadError::OptionNotApplicable { option, .. } => format!(
-                    "{e} ({})",
-                    match option {
-                        UploadOption::FileName => "--file-name",
-                        UploadOption::ContentType => "--content-type",
-                        UploadOption::KeepOnFailure => "--on-failure keep",
-                        UploadOption::PutDigest => "--put-digest",
-                        _ => "an option",
-                    }
-                ),
-                _ => e.to_string(),
-            };
+            // The library names the remedy; the command names its flags.
+            let e_text = format!("{e}{}", signpost::remedy::suffix(&e, Some(&a.job)));
             // An error about the file itself names it already.
             let about_the_file = matches!(
                 e,
                 UploadError::FileNotFound { .. } | UploadError::NotAFile { .. }
             );
             Err(if about_the_file || stdin_data {
-                anyhow::anyhow!(
-                    "{}",
-                    e_text.replace("--job JOB", &format!("--job {}", a.job))
-                )
+                anyhow::anyhow!("{}", e_text)
             } else {
-                let line = e_text.replace("--job JOB", &format!("--job {}", a.job));
                 anyhow::anyhow!(
-                    "{line} (the source file {} was not modified)",
+                    "{e_text} (the source file {} was not modified)",
                     path.display()
                 )
             })

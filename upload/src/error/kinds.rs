@@ -97,7 +97,7 @@ pub(super) fn transport_message(
 ) -> String {
     if source.is_untrusted_certificate() {
         return format!(
-            "could not reach {host} after {attempts} attempt(s): {source}; the server's TLS certificate is not trusted: if it is signed by a private CA (MinIO or Ceph behind TLS), give that CA's certificate with --ca-bundle FILE or AWS_CA_BUNDLE (library: UploaderBuilder::ca_bundle)"
+            "could not reach {host} after {attempts} attempt(s): {source}; the server's TLS certificate is not trusted: if it is signed by a private CA (MinIO or Ceph behind TLS), trust that CA's certificate (UploaderBuilder::ca_bundle)"
         );
     }
     match proxy {
@@ -184,7 +184,7 @@ pub enum ClientError {
     Runtime(#[source] std::io::Error),
     /// The CA bundle cannot be used.
     #[error(
-        "CA bundle {}: {reason}; give a PEM file of the CA certificates that signed the server's certificate (--ca-bundle or AWS_CA_BUNDLE)", .path.display()
+        "CA bundle {}: {reason}; give a PEM file of the CA certificates that signed the server's certificate", .path.display()
     )]
     CaBundle {
         /// The file.

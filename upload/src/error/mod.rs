@@ -15,9 +15,11 @@ mod kinds;
 mod tests;
 
 mod about;
+mod remedy;
 
 use kinds::transport_message;
 pub use kinds::{AbortOutcome, ClientError, FileChange, TargetKind, TransportError, UploadOption};
+pub use remedy::Remedy;
 use time::OffsetDateTime;
 
 fn ahead(secs: i64) -> String {
@@ -217,7 +219,7 @@ pub enum UploadError {
     },
     /// A multipart upload failed and was kept on the server, to be resumed.
     #[error(
-        "{source}; the multipart upload {upload_id} is kept with {stored} of {parts} parts stored: upload again with this descriptor (or a fresh one for the same upload) to resume it, or abort it (signpost upload --abort --job JOB)"
+        "{source}; the multipart upload {upload_id} is kept with {stored} of {parts} parts stored: upload again with this descriptor (or a fresh one for the same upload) to resume it, or abort it (Uploader::abort)"
     )]
     Kept {
         /// What failed.
@@ -231,7 +233,7 @@ pub enum UploadError {
     },
     /// A journal says the upload was begun from a file that has changed since.
     #[error(
-        "{} cannot resume multipart upload {upload_id}: {change} since its parts were sent, so they are not this file's; nothing was sent. Abort that upload (signpost upload --abort --job JOB) and upload to a new descriptor", .path.display()
+        "{} cannot resume multipart upload {upload_id}: {change} since its parts were sent, so they are not this file's; nothing was sent. Abort that upload (Uploader::abort) and upload to a new descriptor", .path.display()
     )]
     ResumeFileChanged {
         /// The file.
@@ -359,7 +361,7 @@ pub enum UploadError {
     },
     /// A POST policy requires a Content-Type prefix the file's type does not have.
     #[error(
-        "the form's policy requires a Content-Type starting with {prefix:?}, and this file's type {found}: give the upload's type (--content-type)"
+        "the form's policy requires a Content-Type starting with {prefix:?}, and this file's type {found}: give the upload's type (UploadOptions::content_type)"
     )]
     ContentTypeOutsidePrefix {
         /// The policy's prefix.

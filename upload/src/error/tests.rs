@@ -92,3 +92,49 @@ fn only_target_problems_need_a_new_target() {
     assert!(part(refused(400, "ExpiredToken", "")).needs_new_target());
     assert!(!part(refused(503, "SlowDown", "")).needs_new_target());
 }
+
+/// Library messages say what to do in the library's terms and carry the remedy as a value; no
+/// message names a command-line flag (the `signpost` command renders remedies as its flags).
+#[test]
+fn remedies_are_values_and_messages_name_no_flag() {
+    let kept = UploadError::Kept {
+        source: Box::new(UploadError::Client(ClientError::CaBundle {
+            path: "ca.pem".into(),
+            reason: "no certificate in it".into(),
+        })),
+        upload_id: "U1".into(),
+        stored: 2,
+        parts: 5,
+    };
+    assert_eq!(
+        kept.remedies(),
+        vec![
+            Remedy::ResumeOrAbort {
+                upload_id: "U1".into()
+            },
+            Remedy::FixCaBundle
+        ]
+    );
+    let changed = UploadError::ResumeFileChanged {
+        path: "clip.mp4".into(),
+        upload_id: "U2".into(),
+        change: "it grew".into(),
+    };
+    assert_eq!(
+        changed.remedies(),
+        vec![Remedy::AbortThenNewTarget {
+            upload_id: "U2".into()
+        }]
+    );
+    let prefix = UploadError::ContentTypeOutsidePrefix {
+        prefix: "video/".into(),
+        found: "cannot be told from its name".into(),
+    };
+    assert_eq!(prefix.remedies(), vec![Remedy::GiveContentType]);
+    assert_eq!(UploadError::NotMultipart.remedies(), vec![]);
+    for e in [kept, changed, prefix] {
+        let text = e.to_string();
+        assert!(!text.contains("--"), "a flag in a library message: {text}");
+        assert!(!text.contains("signpost upload"), "{text}");
+    }
+}
