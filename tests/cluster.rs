@@ -56,7 +56,8 @@ async fn a_storage_node_killed_mid_upload_the_upload_completes_byte_identical() 
         .build()
         .unwrap()
         .presign(&p, Validity::default())
-        .unwrap();
+        .unwrap()
+        .into_descriptor();
     // The proxy only counts, to kill the node with parts in flight.
     let proxy = TestProxy::start(&t.endpoint, ProxyRules::default())
         .await

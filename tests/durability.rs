@@ -87,6 +87,7 @@ fn resign(
         .unwrap()
         .presign(&t.presigner().unwrap(), validity)
         .unwrap()
+        .into_descriptor()
 }
 
 fn put_job(t: &TestTarget, key: &str) -> RunnerJobCustomUpload {

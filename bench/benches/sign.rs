@@ -256,7 +256,7 @@ fn bench_single(c: &mut Criterion) {
     assert_eq!(plan.part_count(), 10_000);
     c.bench_function("multipart_plan_10000_parts/signpost", |b| {
         let v = Validity::default().signed_at(AT).expect("validity");
-        b.iter(|| black_box(plan.presign(&presigner, v).expect("plan")))
+        b.iter(|| black_box(plan.presign(&presigner, v).expect("plan").into_descriptor()))
     });
 }
 

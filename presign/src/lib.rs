@@ -62,7 +62,9 @@ mod aws_vectors;
 pub use credentials::Credentials;
 pub use endpoint::{Addressing, Endpoint, validate_key, validate_region};
 pub use error::PresignError;
-pub use multipart::{MultipartPlan, MultipartPlanBuilder, parse_initiate_response};
+pub use multipart::{
+    MultipartPlan, MultipartPlanBuilder, PresignedMultipart, parse_initiate_response,
+};
 pub use operation::S3Operation;
 pub use post_policy::{PostForm, PostPolicyBuilder};
 pub use presigner::Presigner;

@@ -21,7 +21,10 @@
 //!     .max_object_size(20 << 30)
 //!     .build()?;
 //! assert_eq!(plan.part_count(), 320);
-//! let job = plan.presign(&p, Validity::expires_in(Duration::from_secs(6 * 3600))?)?;
+//! let signed = plan.presign(&p, Validity::expires_in(Duration::from_secs(6 * 3600))?)?;
+//! assert_eq!(signed.parts.len(), 320);
+//! assert!(signed.parts.iter().all(|u| u.expires_at() == signed.expires_at()));
+//! let job = signed.to_descriptor();
 //! assert_eq!(job.multipart.as_ref().unwrap().parts.len(), 320);
 //! # Ok::<(), signpost_presign::PresignError>(())
 //! ```
@@ -32,7 +35,7 @@ use signpost_wire::{MultipartTarget, RunnerJobCustomUpload, UploadMethod};
 
 use crate::error::PresignError;
 use crate::presigner::Presigner;
-use crate::request::PresignRequest;
+use crate::request::{PresignRequest, PresignedRequest};
 use crate::validity::Validity;
 
 /// The parts of one multipart upload. Built with [`MultipartPlan::builder`].
@@ -143,33 +146,89 @@ impl MultipartPlan {
         &self.upload_id
     }
 
-    /// Presigns every UploadPart URL, CompleteMultipartUpload and AbortMultipartUpload in one
-    /// validity window (one signing time for all), and returns the descriptor a runner consumes.
+    /// Presigns every UploadPart URL, CompleteMultipartUpload, AbortMultipartUpload and
+    /// ListParts, all with one `validity` (pinned to one signing time). Each request keeps its
+    /// own expiry (credentials that expire first cut it short); [`PresignedMultipart::to_descriptor`]
+    /// gives the runner's descriptor, as [`PresignedRequest::to_descriptor`] and
+    /// [`PostForm::to_descriptor`](crate::PostForm::to_descriptor) do.
     pub fn presign(
         &self,
         presigner: &Presigner,
         validity: Validity,
-    ) -> Result<RunnerJobCustomUpload, PresignError> {
+    ) -> Result<PresignedMultipart, PresignError> {
         let validity = validity.pinned()?;
         let (b, k, u) = (&*self.bucket, &*self.key, &*self.upload_id);
         let sign = |r: PresignRequest| presigner.presign(&r.validity(validity));
         let mut parts = Vec::with_capacity(self.part_count as usize);
         for n in 1..=self.part_count {
-            parts.push(sign(PresignRequest::upload_part(b, k, u, n))?.url);
+            parts.push(sign(PresignRequest::upload_part(b, k, u, n))?);
         }
-        let complete = sign(PresignRequest::complete_multipart_upload(b, k, u))?;
-        let abort = sign(PresignRequest::abort_multipart_upload(b, k, u))?;
-        let list = sign(PresignRequest::list_parts(b, k, u))?;
-        let mut d = RunnerJobCustomUpload::new(complete.url, UploadMethod::Post);
+        Ok(PresignedMultipart {
+            upload_id: self.upload_id.clone(),
+            part_size: self.part_size,
+            parts,
+            complete: sign(PresignRequest::complete_multipart_upload(b, k, u))?,
+            abort: sign(PresignRequest::abort_multipart_upload(b, k, u))?,
+            list_parts: sign(PresignRequest::list_parts(b, k, u))?,
+        })
+    }
+}
+
+/// A presigned multipart upload: every request of it signed, each with its own expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresignedMultipart {
+    /// The upload id.
+    pub upload_id: String,
+    /// Bytes per part.
+    pub part_size: u64,
+    /// UploadPart for parts 1, 2, … in order.
+    pub parts: Vec<PresignedRequest>,
+    /// CompleteMultipartUpload (POST).
+    pub complete: PresignedRequest,
+    /// AbortMultipartUpload (DELETE).
+    pub abort: PresignedRequest,
+    /// ListParts (GET): what the server holds, to resume.
+    pub list_parts: PresignedRequest,
+}
+
+impl PresignedMultipart {
+    /// The upload descriptor: `{ url: <Complete>, method: "POST", expectedStatusCodes: [200],
+    /// multipart: { uploadId, partSize, parts, abortUrl, listPartsUrl } }`.
+    pub fn to_descriptor(&self) -> RunnerJobCustomUpload {
+        let mut d = RunnerJobCustomUpload::new(self.complete.url().clone(), UploadMethod::Post);
         d.expected_status_codes = vec![200];
         d.multipart = Some(MultipartTarget {
             upload_id: Some(self.upload_id.clone()),
             part_size: self.part_size,
-            parts,
-            abort_url: abort.url,
-            list_parts_url: Some(list.url),
+            parts: self.parts.iter().map(|p| p.url().clone()).collect(),
+            abort_url: self.abort.url().clone(),
+            list_parts_url: Some(self.list_parts.url().clone()),
         });
-        Ok(d)
+        d
+    }
+
+    /// [`to_descriptor`](Self::to_descriptor), moving the URLs instead of copying them.
+    pub fn into_descriptor(self) -> RunnerJobCustomUpload {
+        let mut d = RunnerJobCustomUpload::new(self.complete.url, UploadMethod::Post);
+        d.expected_status_codes = vec![200];
+        d.multipart = Some(MultipartTarget {
+            upload_id: Some(self.upload_id),
+            part_size: self.part_size,
+            parts: self.parts.into_iter().map(|p| p.url).collect(),
+            abort_url: self.abort.url,
+            list_parts_url: Some(self.list_parts.url),
+        });
+        d
+    }
+
+    /// The first instant one of its URLs is refused: the descriptor is good until then.
+    pub fn expires_at(&self) -> time::OffsetDateTime {
+        self.parts
+            .iter()
+            .chain([&self.complete, &self.abort, &self.list_parts])
+            .map(PresignedRequest::expires_at)
+            .min()
+            .unwrap_or_else(|| self.complete.expires_at())
     }
 }
 
@@ -221,6 +280,37 @@ mod tests {
                 .build(),
             Err(PresignError::PlanIncomplete(_))
         ));
+    }
+
+    /// Every request of a presigned plan keeps its expiry; credentials that expire before the
+    /// validity's end cut each one short and the plan's expiry is theirs.
+    #[test]
+    fn a_presigned_plan_keeps_each_expiry() {
+        use crate::{Credentials, Endpoint};
+        use std::time::Duration;
+        let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let creds_end = now + time::Duration::minutes(30);
+        let p = Presigner::new(
+            Credentials::new("AKID", "SECRET").with_expiry(creds_end),
+            Endpoint::custom("http://127.0.0.1:9000", "us-east-1").unwrap(),
+        );
+        let v = Validity::expires_in(Duration::from_secs(6 * 3600))
+            .unwrap()
+            .signed_at(now)
+            .unwrap();
+        let signed = plan(5 << 20, 12 << 20).unwrap().presign(&p, v).unwrap();
+        assert_eq!(signed.parts.len(), 3);
+        assert_eq!(signed.expires_at(), creds_end);
+        for r in signed.parts.iter().chain([&signed.complete, &signed.abort]) {
+            assert_eq!(r.expires_at(), creds_end, "{}", r.operation_name());
+            assert_eq!(r.expiry_capped_from(), Some(now + time::Duration::hours(6)));
+        }
+        let d = signed.to_descriptor();
+        assert_eq!(d, signed.clone().into_descriptor());
+        let mp = d.multipart.as_ref().unwrap();
+        assert_eq!(mp.parts[2], *signed.parts[2].url());
+        assert_eq!(d.url, *signed.complete.url());
+        assert!(d.validate().is_ok());
     }
 
     #[test]

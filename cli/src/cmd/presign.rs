@@ -294,6 +294,7 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
             match plan(&upload_id)
                 .build()
                 .and_then(|plan| plan.presign(&p, validity))
+                .map(signpost_presign::PresignedMultipart::into_descriptor)
             {
                 Ok(job) => print(&job),
                 Err(e) if started => {

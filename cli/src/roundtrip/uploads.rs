@@ -90,7 +90,9 @@ pub(super) async fn multipart(ctx: &Ctx, part_size: Option<u64>) -> Row {
             .part_size(part_size)
             .max_object_size(ctx.size.max(1))
             .build()?;
-        let mut job = plan.presign(&ctx.presigner, Ctx::validity()?)?;
+        let mut job = plan
+            .presign(&ctx.presigner, Ctx::validity()?)?
+            .into_descriptor();
         // The last part goes through a proxy that answers 503 SlowDown twice.
         let mp = job.multipart.as_mut().context("plan without parts")?;
         let victim = mp.parts_needed(ctx.size) as usize;

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use signpost_presign::{MultipartPlan, PresignRequest, Presigner, Validity};
+use signpost_presign::{MultipartPlan, PresignRequest, PresignedMultipart, Presigner, Validity};
 use signpost_upload::{PartSigner, PartUrlFuture, UploadError, UploadOptions, Uploader};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -140,6 +140,7 @@ impl Upstream {
             .max_object_size(self.part_size)
             .build()
             .and_then(|plan| plan.presign(&self.presigner, day))
+            .map(PresignedMultipart::into_descriptor)
         {
             Ok(job) => self
                 .uploader
