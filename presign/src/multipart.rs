@@ -288,7 +288,9 @@ mod tests {
     fn a_presigned_plan_keeps_each_expiry() {
         use crate::{Credentials, Endpoint};
         use std::time::Duration;
-        let now = time::OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let now = time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap();
         let creds_end = now + time::Duration::minutes(30);
         let p = Presigner::new(
             Credentials::new("AKID", "SECRET").with_expiry(creds_end),

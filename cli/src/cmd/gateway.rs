@@ -61,7 +61,8 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
     let endpoint = s3
         .endpoint_url()
         .context("the gateway needs the upstream S3: give --endpoint URL (or AWS_ENDPOINT_URL)")?;
-    let region = s3.region().await;
+    let s3 = s3.resolve().await?;
+    let region = s3.region.clone();
     // Refreshed before they expire when they come from a role: the gateway runs for days.
     let upstream = s3.presigner().await?;
     let verify_credentials = match (&a.verify_access_key, &a.verify_secret_key) {
@@ -83,7 +84,7 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
         ),
     };
     let gateway = Gateway::start(GatewayOptions {
-        upstream_ca: s3.ca_certificates()?,
+        upstream_ca: s3.ca_certificates(),
         max_object_size: a.max_object_size,
         max_uploads: a.max_uploads,
         max_uploads_per_key: a.max_uploads_per_key,

@@ -71,7 +71,8 @@ fn authority(url: &str) -> String {
 }
 
 pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
-    let verifier = Verifier::new(s3.credentials().await?, s3.region().await);
+    let s3 = s3.resolve().await?;
+    let verifier = Verifier::new(s3.credentials().await?, s3.region.clone());
     let job: RunnerJobCustomUpload = load(&a.target)?;
     let now = OffsetDateTime::now_utc();
     let presigned = |method: &str, url: &str, extra: &[(String, String)]| {

@@ -186,6 +186,7 @@ fn print(job: &signpost_wire::RunnerJobCustomUpload) {
 }
 
 pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
+    let s3 = s3.resolve().await?;
     let p = s3.presigner().await?;
     let common = match &cmd {
         PresignCommand::Put(a) => &a.common,

@@ -102,8 +102,9 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         None => FileResumeStore::in_state_dir(),
     };
     let mut builder = Uploader::builder();
-    if let Some(certs) = s3.ca_certificates()? {
-        builder = builder.ca_bundle(certs);
+    // The only S3 argument an upload uses: the URLs carry the rest.
+    if let Some(bundle) = s3.read_ca_bundle()? {
+        builder = builder.ca_bundle(bundle.certificates);
     }
     let uploader = builder
         .retry(RetryPolicy {

@@ -98,6 +98,29 @@ impl S3Args {
         .or_else("us-east-1")
     }
 
+    /// The arguments resolved once for a command that connects or signs: the region found
+    /// (flags, environment, profile), the CA bundle read and checked. Every presigner, client and
+    /// credential chain the command makes then uses these same values.
+    pub async fn resolve(&self) -> Result<S3Config> {
+        Ok(S3Config {
+            region: self.region().await,
+            ca: self.read_ca_bundle()?,
+            args: self.clone(),
+        })
+    }
+
+    /// The CA bundle, read and checked, when one is given.
+    pub fn read_ca_bundle(&self) -> Result<Option<signpost_upload::CaBundle>> {
+        match self
+            .ca_bundle
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            Some(p) => Ok(Some(signpost_upload::read_ca_bundle(p)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Credentials given as flags or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, if any.
     fn static_credentials(&self) -> Result<Option<Credentials>> {
         let ak = self.access_key.clone().filter(|s| !s.is_empty());
@@ -120,35 +143,34 @@ impl S3Args {
             },
         ))
     }
+}
 
+/// [`S3Args`] resolved once: the region and the CA bundle as the command uses them everywhere.
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    /// The arguments as given.
+    pub args: S3Args,
+    /// The region requests are signed for.
+    pub region: String,
+    /// The CA bundle, when one is given (read and checked once).
+    pub ca: Option<signpost_upload::CaBundle>,
+}
+
+impl S3Config {
     /// The CA bundle's certificates, when one is given.
-    pub fn ca_certificates(
-        &self,
-    ) -> Result<Option<Vec<rustls::pki_types::CertificateDer<'static>>>> {
-        Ok(self.read_ca_bundle()?.map(|b| b.certificates))
-    }
-
-    /// The CA bundle, read and checked, when one is given.
-    fn read_ca_bundle(&self) -> Result<Option<signpost_upload::CaBundle>> {
-        match self
-            .ca_bundle
-            .as_deref()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            Some(p) => Ok(Some(signpost_upload::read_ca_bundle(p)?)),
-            None => Ok(None),
-        }
+    pub fn ca_certificates(&self) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
+        self.ca.as_ref().map(|b| b.certificates.clone())
     }
 
     /// The AWS SDKs' default credential chain, for this profile and region, its HTTPS calls
     /// (STS, SSO) trusting the CA bundle when one is given.
-    async fn chain(&self, region: &str) -> Result<ChainProvider> {
+    async fn chain(&self) -> Result<ChainProvider> {
+        let region = self.region.as_str();
         let mut tls = aws_smithy_http_client::tls::TrustStore::default();
-        // Read and checked here, so that a bad bundle is named, not a TLS failure later.
-        if let Some(bundle) = self.read_ca_bundle()? {
+        if let Some(bundle) = &self.ca {
             tls = aws_smithy_http_client::tls::TrustStore::empty()
                 .with_native_roots(false)
-                .with_pem_certificate(bundle.pem);
+                .with_pem_certificate(bundle.pem.clone());
         }
         let ctx = aws_smithy_http_client::tls::TlsContext::builder()
             .with_trust_store(tls)
@@ -173,7 +195,7 @@ impl S3Args {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(http)
             .region(aws_config::Region::new(region.to_owned()));
-        if let Some(p) = &self.profile {
+        if let Some(p) = &self.args.profile {
             loader = loader.profile_name(p);
         }
         let conf = loader.load().await;
@@ -182,7 +204,7 @@ impl S3Args {
         )?;
         Ok(ChainProvider {
             inner: provider,
-            profile: self.profile.clone(),
+            profile: self.args.profile.clone(),
             http: http_for_diagnosis,
             region: region.to_owned(),
         })
@@ -191,26 +213,21 @@ impl S3Args {
     /// The credentials now (flags, environment, or the chain): for what takes fixed credentials
     /// (the Verifier, the round trip). Temporary ones carry their expiry.
     pub async fn credentials(&self) -> Result<Credentials> {
-        if let Some(c) = self.static_credentials()? {
+        if let Some(c) = self.args.static_credentials()? {
             return Ok(c);
         }
-        let region = self.region().await;
-        let chain = self.chain(&region).await?;
+        let chain = self.chain().await?;
         let c = chain.load().await.map_err(|line| anyhow::anyhow!(line))?;
         Ok(Credentials::from(&c))
     }
 
     /// The endpoint: the given URL (path style unless --virtual-hosted), else AWS.
-    pub async fn endpoint(&self) -> Result<Endpoint> {
-        let region = self.region().await;
-        self.endpoint_for(&region)
-    }
-
-    fn endpoint_for(&self, region: &str) -> Result<Endpoint> {
-        Ok(match self.endpoint_url() {
+    pub fn endpoint(&self) -> Result<Endpoint> {
+        let region = self.region.as_str();
+        Ok(match self.args.endpoint_url() {
             Some(url) => {
                 let e = Endpoint::custom(&url, region)?;
-                if self.virtual_hosted {
+                if self.args.virtual_hosted {
                     e.with_addressing(Addressing::VirtualHosted)
                 } else {
                     e
@@ -224,12 +241,11 @@ impl S3Args {
     /// now (so that a missing or broken source is reported before anything is signed) and
     /// refreshed before they expire.
     pub async fn presigner(&self) -> Result<Arc<Presigner>> {
-        let region = self.region().await;
-        let endpoint = self.endpoint_for(&region)?;
-        if let Some(c) = self.static_credentials()? {
+        let endpoint = self.endpoint()?;
+        if let Some(c) = self.args.static_credentials()? {
             return Ok(Arc::new(Presigner::new(c, endpoint)));
         }
-        let chain = self.chain(&region).await?;
+        let chain = self.chain().await?;
         // Loaded once here so that a missing or broken source is reported before anything is
         // signed, in the chain's one line.
         let first = chain.load().await.map_err(|line| anyhow::anyhow!(line))?;
@@ -240,7 +256,7 @@ impl S3Args {
 
     /// The uploader the CLI's own S3 calls go through, trusting the CA bundle when one is given.
     pub fn caller(&self) -> Result<signpost_upload::Uploader> {
-        crate::http::caller_with(self.ca_certificates()?.as_deref())
+        crate::http::caller_with(self.ca_certificates().as_deref())
     }
 }
 
