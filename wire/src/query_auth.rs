@@ -58,6 +58,17 @@ impl CredentialScope {
     }
 }
 
+/// The SigV4 query parameters, as S3 spells them.
+const PARAMS: [&str; 7] = [
+    X_AMZ_ALGORITHM,
+    X_AMZ_CREDENTIAL,
+    X_AMZ_DATE,
+    X_AMZ_EXPIRES,
+    X_AMZ_SIGNED_HEADERS,
+    X_AMZ_SIGNATURE,
+    X_AMZ_SECURITY_TOKEN,
+];
+
 /// The SigV4 query parameters of a presigned URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryAuth {
@@ -117,57 +128,59 @@ impl QueryAuth {
             Some((_, q)) => q.split('#').next().unwrap_or(""),
             None => return Ok(None),
         };
-        let mut algorithm = None;
-        let mut credential = None;
-        let mut date = None;
-        let mut expires = None;
-        let mut signed_headers = None;
-        let mut signature = None;
-        let mut security_token = None;
+        let mut values: [Option<String>; 7] = Default::default();
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            let slot = match k.as_ref() {
-                X_AMZ_ALGORITHM => &mut algorithm,
-                X_AMZ_CREDENTIAL => &mut credential,
-                X_AMZ_DATE => &mut date,
-                X_AMZ_EXPIRES => &mut expires,
-                X_AMZ_SIGNED_HEADERS => &mut signed_headers,
-                X_AMZ_SIGNATURE => &mut signature,
-                X_AMZ_SECURITY_TOKEN => &mut security_token,
-                _ => continue,
-            };
-            *slot = Some(v.into_owned());
+            if let Some(i) = PARAMS.iter().position(|p| *p == k) {
+                values[i] = Some(v.into_owned());
+            }
         }
-        let Some(algorithm) = algorithm else {
+        Self::from_params(|name| {
+            PARAMS
+                .iter()
+                .position(|p| *p == name)
+                .and_then(|i| values[i].as_deref())
+        })
+    }
+
+    /// Reads the SigV4 parameters from a query already split and decoded: `get` answers a
+    /// parameter's value by its exact name. The lenient [`from_url`](Self::from_url) and the
+    /// strict Verifier (which refuses duplicates and look-alike names first) both read the values
+    /// here, so a date, an expiry or a credential scope means the same to both.
+    pub fn from_params<'a>(
+        get: impl Fn(&'static str) -> Option<&'a str>,
+    ) -> Result<Option<Self>, QueryAuthError> {
+        let Some(algorithm) = get(X_AMZ_ALGORITHM) else {
             return Ok(None);
         };
-        let credential =
-            CredentialScope::parse(&credential.ok_or(QueryAuthError::Missing(X_AMZ_CREDENTIAL))?)?;
-        let date_raw = date.ok_or(QueryAuthError::Missing(X_AMZ_DATE))?;
-        let date = parse_amz_date(&date_raw).ok_or_else(|| QueryAuthError::Invalid {
+        let credential = CredentialScope::parse(
+            get(X_AMZ_CREDENTIAL).ok_or(QueryAuthError::Missing(X_AMZ_CREDENTIAL))?,
+        )?;
+        let date_raw = get(X_AMZ_DATE).ok_or(QueryAuthError::Missing(X_AMZ_DATE))?;
+        let date = parse_amz_date(date_raw).ok_or_else(|| QueryAuthError::Invalid {
             param: X_AMZ_DATE,
             reason: format!("`{date_raw}` is not YYYYMMDDTHHMMSSZ"),
         })?;
-        let expires_raw = expires.ok_or(QueryAuthError::Missing(X_AMZ_EXPIRES))?;
+        let expires_raw = get(X_AMZ_EXPIRES).ok_or(QueryAuthError::Missing(X_AMZ_EXPIRES))?;
         let expires = expires_raw
             .parse::<u64>()
             .map_err(|_| QueryAuthError::Invalid {
                 param: X_AMZ_EXPIRES,
                 reason: format!("`{expires_raw}` is not a number of seconds"),
             })?;
-        let signed_headers = signed_headers
+        let signed_headers = get(X_AMZ_SIGNED_HEADERS)
             .ok_or(QueryAuthError::Missing(X_AMZ_SIGNED_HEADERS))?
             .split(';')
             .map(str::to_owned)
             .collect();
-        let signature = signature.ok_or(QueryAuthError::Missing(X_AMZ_SIGNATURE))?;
+        let signature = get(X_AMZ_SIGNATURE).ok_or(QueryAuthError::Missing(X_AMZ_SIGNATURE))?;
         Ok(Some(QueryAuth {
-            algorithm,
+            algorithm: algorithm.to_owned(),
             credential,
             date,
             expires,
             signed_headers,
-            signature: Secret::from(signature),
-            security_token: security_token.map(Secret::from),
+            signature: Secret::from(signature.to_owned()),
+            security_token: get(X_AMZ_SECURITY_TOKEN).map(|t| Secret::from(t.to_owned())),
         }))
     }
 

@@ -1,13 +1,13 @@
 //! Verifying a presigned (query-signed) request as a receiver gets it: method, request target,
 //! headers.
 
-use signpost_wire::amz_date::{format_amz_date, parse_amz_date};
+use signpost_wire::amz_date::format_amz_date;
 use signpost_wire::limits::{MAX_CLOCK_SKEW_SECS, MAX_EXPIRES_SECS};
 use signpost_wire::sigv4::param::{
     X_AMZ_ALGORITHM, X_AMZ_CREDENTIAL, X_AMZ_DATE, X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN,
     X_AMZ_SIGNATURE, X_AMZ_SIGNED_HEADERS,
 };
-use signpost_wire::{CredentialScope, QueryAuthError};
+use signpost_wire::{QueryAuth, QueryAuthError};
 use time::{Duration, OffsetDateTime};
 
 use super::{BodyRules, Verifier, VerifyError, ct_eq};
@@ -188,23 +188,33 @@ impl Verifier {
         {
             return Err(VerifyError::TwoAuthMechanisms);
         }
-        let scope = CredentialScope::parse(param(&params, X_AMZ_CREDENTIAL)?)?;
-        self.check_scope(param(&params, X_AMZ_ALGORITHM)?, &scope)?;
-        let date_raw = param(&params, X_AMZ_DATE)?;
-        let date = parse_amz_date(date_raw)
-            .ok_or_else(|| invalid(X_AMZ_DATE, format!("`{date_raw}` is not YYYYMMDDTHHMMSSZ")))?;
+        // The values are read as the runner's pre-flight reads them (one parse, in wire), then
+        // held to what S3 checks beyond that.
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|p| p.raw_name == name)
+                .map(|p| p.value.as_str())
+        };
+        let auth = QueryAuth::from_params(get)?.ok_or(VerifyError::NotPresigned)?;
+        let scope = &auth.credential;
+        self.check_scope(&auth.algorithm, scope)?;
+        let date_raw = get(X_AMZ_DATE).unwrap_or_default();
+        let date = auth.date;
         if !date_raw.starts_with(&scope.date) {
             return Err(VerifyError::BadScope(format!(
                 "scope date {} differs from X-Amz-Date {date_raw}",
                 scope.date
             )));
         }
-        let expires_raw = param(&params, X_AMZ_EXPIRES)?;
-        let expires: u64 = expires_raw
-            .parse()
-            .ok()
-            .filter(|_| expires_raw.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| invalid(X_AMZ_EXPIRES, format!("`{expires_raw}` is not seconds")))?;
+        let expires_raw = get(X_AMZ_EXPIRES).unwrap_or_default();
+        if !expires_raw.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(
+                X_AMZ_EXPIRES,
+                format!("`{expires_raw}` is not seconds"),
+            ));
+        }
+        let expires = auth.expires;
         if !(1..=MAX_EXPIRES_SECS).contains(&expires) {
             return Err(VerifyError::ExpiresOutOfRange(expires));
         }
@@ -215,13 +225,8 @@ impl Verifier {
         if now > expires_at {
             return Err(VerifyError::Expired { expires_at });
         }
-        self.check_token(
-            params
-                .iter()
-                .find(|p| p.raw_name == X_AMZ_SECURITY_TOKEN)
-                .map(|p| p.value.as_str()),
-        )?;
-        let signed_headers = parse_signed_headers(param(&params, X_AMZ_SIGNED_HEADERS)?)?;
+        self.check_token(get(X_AMZ_SECURITY_TOKEN))?;
+        let signed_headers = parse_signed_headers(get(X_AMZ_SIGNED_HEADERS).unwrap_or_default())?;
 
         // Headers: every signed one present; every x-amz-* one signed.
         let mut canon: Vec<(String, String)> = Vec::with_capacity(signed_headers.len());
