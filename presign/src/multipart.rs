@@ -34,8 +34,8 @@ use signpost_wire::s3_xml::{ErrorResponse, InitiateMultipartUploadResult, XmlErr
 use signpost_wire::{MultipartTarget, RunnerJobCustomUpload, UploadMethod};
 
 use crate::error::PresignError;
-use crate::presigner::Presigner;
 use crate::operation::S3Operation;
+use crate::presigner::Presigner;
 use crate::request::{PresignRequest, PresignedRequest};
 use crate::validity::Validity;
 

@@ -59,15 +59,7 @@ impl CredentialScope {
 }
 
 /// The SigV4 query parameters, as S3 spells them.
-const PARAMS: [&str; 7] = [
-    X_AMZ_ALGORITHM,
-    X_AMZ_CREDENTIAL,
-    X_AMZ_DATE,
-    X_AMZ_EXPIRES,
-    X_AMZ_SIGNED_HEADERS,
-    X_AMZ_SIGNATURE,
-    X_AMZ_SECURITY_TOKEN,
-];
+const PARAMS: [&str; 7] = crate::sigv4::param::ALL;
 
 /// The SigV4 query parameters of a presigned URL.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -31,6 +31,17 @@ pub mod param {
     pub const X_AMZ_SIGNATURE: &str = "X-Amz-Signature";
     /// `X-Amz-Security-Token`: a temporary credential's session token.
     pub const X_AMZ_SECURITY_TOKEN: &str = "X-Amz-Security-Token";
+
+    /// All of them.
+    pub const ALL: [&str; 7] = [
+        X_AMZ_ALGORITHM,
+        X_AMZ_CREDENTIAL,
+        X_AMZ_DATE,
+        X_AMZ_EXPIRES,
+        X_AMZ_SIGNED_HEADERS,
+        X_AMZ_SIGNATURE,
+        X_AMZ_SECURITY_TOKEN,
+    ];
 }
 
 /// The only algorithm signpost signs with or accepts.

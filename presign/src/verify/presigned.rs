@@ -4,8 +4,8 @@
 use signpost_wire::amz_date::format_amz_date;
 use signpost_wire::limits::{MAX_CLOCK_SKEW_SECS, MAX_EXPIRES_SECS};
 use signpost_wire::sigv4::param::{
-    X_AMZ_ALGORITHM, X_AMZ_CREDENTIAL, X_AMZ_DATE, X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN,
-    X_AMZ_SIGNATURE, X_AMZ_SIGNED_HEADERS,
+    X_AMZ_ALGORITHM, X_AMZ_DATE, X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN, X_AMZ_SIGNATURE,
+    X_AMZ_SIGNED_HEADERS,
 };
 use signpost_wire::{QueryAuth, QueryAuthError};
 use time::{Duration, OffsetDateTime};
@@ -24,15 +24,7 @@ use crate::uri_encode::{
 const METHODS: [&str; 5] = ["GET", "PUT", "POST", "DELETE", "HEAD"];
 
 /// The SigV4 query parameters, spelled as S3 reads them.
-const SIGV4_PARAMS: [&str; 7] = [
-    X_AMZ_ALGORITHM,
-    X_AMZ_CREDENTIAL,
-    X_AMZ_DATE,
-    X_AMZ_EXPIRES,
-    X_AMZ_SIGNED_HEADERS,
-    X_AMZ_SIGNATURE,
-    X_AMZ_SECURITY_TOKEN,
-];
+const SIGV4_PARAMS: [&str; 7] = signpost_wire::sigv4::param::ALL;
 
 /// SigV2's query authentication: never beside SigV4's.
 const SIGV2_PARAMS: [&str; 2] = ["Signature", "AWSAccessKeyId"];
