@@ -596,9 +596,10 @@ async fn a_clock_ten_minutes_off_either_way_is_no_refusal() {
         .unwrap();
     let e = uploader.upload(&job, &file).await.unwrap_err();
     match &e {
-        UploadError::ExpiredByServerClock {
-            local_ahead_secs, ..
-        } => {
+        UploadError::Preflight(signpost_upload::PreflightError::ExpiredByServerClock {
+            local_ahead_secs,
+            ..
+        }) => {
             assert!((295..=305).contains(local_ahead_secs), "{e}");
         }
         other => panic!("{other}"),

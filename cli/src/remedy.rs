@@ -69,7 +69,9 @@ mod tests {
     #[test]
     fn each_remedy_is_said_once_as_a_flag() {
         let kept = UploadError::Kept {
-            source: Box::new(UploadError::ContentTypeNotInForm),
+            source: Box::new(UploadError::Preflight(
+                signpost_upload::PreflightError::ContentTypeNotInForm,
+            )),
             upload_id: "U1".into(),
             stored: 1,
             parts: 3,
@@ -80,14 +82,21 @@ mod tests {
             "; on the command line: resume with the same command, or abort with signpost upload --abort --job job.json"
         );
         assert!(!kept.to_string().contains("--"), "{kept}");
-        let refused = UploadError::OptionNotApplicable {
-            option: UploadOption::FileName,
-            upload: "a stream",
-        };
+        let refused =
+            UploadError::Preflight(signpost_upload::PreflightError::OptionNotApplicable {
+                option: UploadOption::FileName,
+                upload: "a stream",
+            });
         assert_eq!(
             suffix(&refused, None),
             "; on the command line: leave out --file-name"
         );
-        assert_eq!(suffix(&UploadError::NotMultipart, None), "");
+        assert_eq!(
+            suffix(
+                &UploadError::Preflight(signpost_upload::PreflightError::NotMultipart),
+                None
+            ),
+            ""
+        );
     }
 }

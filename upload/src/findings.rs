@@ -2,6 +2,7 @@
 //! `signpost inspect`, which answers an operator's "why did my runner get 403?" without
 //! credentials.
 
+use crate::error::PreflightError;
 use signpost_wire::{OrderedPairs, PolicyDocument, PolicyViolation, RunnerJobCustomUpload};
 use time::OffsetDateTime;
 
@@ -39,12 +40,12 @@ pub fn findings(
             if let Some(size) = file_len
                 && size > mp.capacity()
             {
-                out.push(UploadError::TooLargeForPlan {
+                out.push(UploadError::Preflight(PreflightError::TooLargeForPlan {
                     size,
                     parts: mp.parts.len(),
                     part_size: mp.part_size,
                     capacity: mp.capacity(),
-                });
+                }));
             }
         }
         None if job.fields.is_empty() => url(&job.url, TargetKind::PresignedUrl, &job.headers, len),
@@ -55,12 +56,14 @@ pub fn findings(
                     Ok(p) => match p.check_form(job.fields.iter(), None, file_len, Some(now)) {
                         Ok(()) => {}
                         Err(PolicyViolation::Expired { expiration }) => {
-                            out.push(UploadError::Expired {
+                            out.push(UploadError::Preflight(PreflightError::Expired {
                                 what: TargetKind::PostPolicy,
                                 expires_at: expiration,
-                            })
+                            }))
                         }
-                        Err(violation) => out.push(UploadError::Policy { violation }),
+                        Err(violation) => {
+                            out.push(UploadError::Preflight(PreflightError::Policy { violation }))
+                        }
                     },
                 }
             }

@@ -1,5 +1,6 @@
 //! What a caller chooses per upload: [`UploadOptions`].
 
+use crate::error::PreflightError;
 use crate::error::{UploadError, UploadOption};
 
 /// Which kind of upload options are checked for.
@@ -116,7 +117,9 @@ pub(crate) fn refuse_unused(opts: &UploadOptions, shape: Shape) -> Result<(), Up
         ),
     ];
     match refused.into_iter().find(|(given, _)| *given) {
-        Some((_, option)) => Err(UploadError::OptionNotApplicable { option, upload }),
+        Some((_, option)) => Err(UploadError::Preflight(
+            PreflightError::OptionNotApplicable { option, upload },
+        )),
         None => Ok(()),
     }
 }

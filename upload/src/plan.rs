@@ -6,6 +6,7 @@
 //!
 //! A runner learns in milliseconds what S3 would say after gigabytes.
 
+use crate::error::PreflightError;
 use std::path::Path;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -119,12 +120,12 @@ impl UploadPlan {
                 // Not a question for the server: without enough part URLs there is nothing to
                 // send, whatever the options.
                 if len > mp.capacity() {
-                    return Err(UploadError::TooLargeForPlan {
+                    return Err(UploadError::Preflight(PreflightError::TooLargeForPlan {
                         size: len,
                         parts: mp.parts.len(),
                         part_size: mp.part_size,
                         capacity: mp.capacity(),
-                    });
+                    }));
                 }
                 let needed = mp.parts_needed(len) as u32;
                 let mut parts = Vec::with_capacity(needed as usize);
@@ -164,7 +165,9 @@ impl UploadPlan {
             }
             (None, UploadMethod::Put) => {
                 if check && len > MAX_PUT_SIZE {
-                    return Err(UploadError::TooLargeForPut { size: len });
+                    return Err(UploadError::Preflight(PreflightError::TooLargeForPut {
+                        size: len,
+                    }));
                 }
                 let mut headers = header_map(&job.headers)?;
                 // Sent as the body's own length, once.
@@ -175,7 +178,10 @@ impl UploadPlan {
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(u64::MAX);
                     if signed != len {
-                        return Err(UploadError::SizeNotSigned { size: len, signed });
+                        return Err(UploadError::Preflight(PreflightError::SizeNotSigned {
+                            size: len,
+                            signed,
+                        }));
                     }
                 }
                 if let Some(ct) = &opts.content_type {
@@ -183,10 +189,12 @@ impl UploadPlan {
                         && let Some(signed) = job.headers.get("content-type")
                         && signed != ct
                     {
-                        return Err(UploadError::ContentTypeConflict {
-                            given: ct.clone(),
-                            signed: signed.to_owned(),
-                        });
+                        return Err(UploadError::Preflight(
+                            PreflightError::ContentTypeConflict {
+                                given: ct.clone(),
+                                signed: signed.to_owned(),
+                            },
+                        ));
                     }
                     headers.insert(CONTENT_TYPE, header_value("Content-Type", ct)?);
                 }
@@ -214,7 +222,7 @@ impl UploadPlan {
                 let file_name = opts.file_name.clone().unwrap_or_else(|| source.file_name());
                 if check && opts.content_type.is_some() && job.fields.get("content-type").is_none()
                 {
-                    return Err(UploadError::ContentTypeNotInForm);
+                    return Err(UploadError::Preflight(PreflightError::ContentTypeNotInForm));
                 }
                 let ct = match &opts.content_type {
                     Some(ct) => Some(ct.clone()),
@@ -229,12 +237,16 @@ impl UploadPlan {
                     match policy.check_form(fields.iter(), None, Some(len), Some(now)) {
                         Ok(()) => {}
                         Err(PolicyViolation::Expired { expiration }) => {
-                            return Err(UploadError::Expired {
+                            return Err(UploadError::Preflight(PreflightError::Expired {
                                 what: TargetKind::PostPolicy,
                                 expires_at: expiration,
-                            });
+                            }));
                         }
-                        Err(violation) => return Err(UploadError::Policy { violation }),
+                        Err(violation) => {
+                            return Err(UploadError::Preflight(PreflightError::Policy {
+                                violation,
+                            }));
+                        }
                     }
                     target.expires_at = Some(match target.expires_at {
                         Some(t) => t.min(policy.expiration),
@@ -347,14 +359,18 @@ fn type_for_prefix(fields: &OrderedPairs, file_name: &str) -> Result<Option<Stri
     };
     match mime_guess::from_path(file_name).first() {
         Some(m) if m.essence_str().starts_with(&prefix) => Ok(Some(m.essence_str().to_owned())),
-        Some(m) => Err(UploadError::ContentTypeOutsidePrefix {
-            prefix,
-            found: format!("is {}", m.essence_str()),
-        }),
-        None => Err(UploadError::ContentTypeOutsidePrefix {
-            prefix,
-            found: "cannot be told from its name".into(),
-        }),
+        Some(m) => Err(UploadError::Preflight(
+            PreflightError::ContentTypeOutsidePrefix {
+                prefix,
+                found: format!("is {}", m.essence_str()),
+            },
+        )),
+        None => Err(UploadError::Preflight(
+            PreflightError::ContentTypeOutsidePrefix {
+                prefix,
+                found: "cannot be told from its name".into(),
+            },
+        )),
     }
 }
 
@@ -383,20 +399,23 @@ fn effective_fields(
 }
 
 fn header_value(name: &str, v: &str) -> Result<HeaderValue, UploadError> {
-    HeaderValue::from_str(v).map_err(|e| UploadError::InvalidHeader {
-        name: name.to_owned(),
-        source: e.into(),
+    HeaderValue::from_str(v).map_err(|e| {
+        UploadError::Preflight(PreflightError::InvalidHeader {
+            name: name.to_owned(),
+            source: e.into(),
+        })
     })
 }
 
 pub(crate) fn header_map(pairs: &OrderedPairs) -> Result<HeaderMap, UploadError> {
     let mut h = HeaderMap::with_capacity(pairs.len());
     for (k, v) in pairs.iter() {
-        let name =
-            HeaderName::from_bytes(k.as_bytes()).map_err(|e| UploadError::InvalidHeader {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| {
+            UploadError::Preflight(PreflightError::InvalidHeader {
                 name: k.to_owned(),
                 source: e.into(),
-            })?;
+            })
+        })?;
         h.insert(name, header_value(k, v)?);
     }
     Ok(h)

@@ -2,6 +2,7 @@
 //! every attempt, and checked once more at the end so an object is never completed from a file
 //! that was still being written.
 
+use crate::error::PreflightError;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -19,18 +20,18 @@ impl FileSource {
     /// Checks that `path` is a readable regular file and records its size and time.
     pub fn open(path: &Path) -> Result<Self, UploadError> {
         let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => UploadError::FileNotFound {
+            std::io::ErrorKind::NotFound => UploadError::Preflight(PreflightError::FileNotFound {
                 path: path.to_owned(),
-            },
+            }),
             _ => UploadError::FileUnreadable {
                 path: path.to_owned(),
                 source: e,
             },
         })?;
         if !meta.is_file() {
-            return Err(UploadError::NotAFile {
+            return Err(UploadError::Preflight(PreflightError::NotAFile {
                 path: path.to_owned(),
-            });
+            }));
         }
         // Opening proves it is readable before anything is sent.
         std::fs::File::open(path).map_err(|e| UploadError::FileUnreadable {

@@ -4,6 +4,7 @@
 //! cannot apply to them (a file name, a Content-Type for a multipart upload, keeping a failed
 //! upload for a resume that has no bytes to resume from) is refused, never ignored.
 
+use crate::error::PreflightError;
 use bytes::Bytes;
 use reqwest::Method;
 use signpost_wire::{RunnerJobCustomUpload, UploadMethod};
@@ -62,7 +63,7 @@ impl Uploader {
     /// sent: a stream of unknown length needs a URL only for the parts it reaches (one is enough
     /// in `job`), and each URL is fresh however long the upload runs. `job`'s Complete and Abort
     /// URLs must last the whole upload. A stream longer than `max_parts` parts fails as
-    /// [`UploadError::TooLargeForPlan`] and is aborted.
+    /// [`UploadError::Preflight(PreflightError::TooLargeForPlan)`] and is aborted.
     pub async fn upload_stream_signed<R>(
         &self,
         job: &RunnerJobCustomUpload,
@@ -92,7 +93,7 @@ impl Uploader {
     {
         job.validate()?;
         let Some(mp) = &job.multipart else {
-            return Err(UploadError::StreamNeedsMultipart);
+            return Err(UploadError::Preflight(PreflightError::StreamNeedsMultipart));
         };
         refuse_unused(opts, Shape::Stream)?;
         let check = !opts.skip_preflight;
@@ -100,7 +101,7 @@ impl Uploader {
         let mut funnel = self.funnel.clone();
         let complete = match Target::read(&job.url, TargetKind::Complete, check, now) {
             // This machine's clock may be the one that is off: ask the server's.
-            Err(UploadError::Expired { what, expires_at }) => {
+            Err(UploadError::Preflight(PreflightError::Expired { what, expires_at })) => {
                 let offset = self.server_offset(job, what, expires_at).await?;
                 now += offset;
                 funnel = self.funnel.shifted(offset);
@@ -149,7 +150,7 @@ impl Uploader {
     ) -> Result<UploadOutcome, UploadError> {
         job.validate()?;
         if job.method != UploadMethod::Put || job.multipart.is_some() {
-            return Err(UploadError::BytesNeedPut);
+            return Err(UploadError::Preflight(PreflightError::BytesNeedPut));
         }
         refuse_unused(opts, Shape::Bytes)?;
         let now = self.funnel.clock.now();

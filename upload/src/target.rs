@@ -1,5 +1,6 @@
 //! One URL of a plan, its query read once.
 
+use crate::error::PreflightError;
 use signpost_wire::{QueryAuth, SignedUrl};
 use time::OffsetDateTime;
 
@@ -54,19 +55,19 @@ impl Target {
         t.expires_at = match &t.auth {
             Ok(q) => q.as_ref().map(QueryAuth::expires_at),
             Err(source) => {
-                return Err(UploadError::MalformedUrl {
+                return Err(UploadError::Preflight(PreflightError::MalformedUrl {
                     what: kind,
                     source: source.clone(),
-                });
+                }));
             }
         };
         if let Some(expires_at) = t.expires_at
             && now > expires_at
         {
-            return Err(UploadError::Expired {
+            return Err(UploadError::Preflight(PreflightError::Expired {
                 what: kind,
                 expires_at,
-            });
+            }));
         }
         Ok(t)
     }

@@ -9,6 +9,7 @@
 //!   non-empty upload); `x-amz-sdk-checksum-algorithm` without a checksum makes S3 expect a
 //!   checksum the uploader does not send.
 
+use crate::error::PreflightError;
 use signpost_wire::{OrderedPairs, QueryAuth};
 
 use crate::error::{TargetKind, UploadError};
@@ -46,7 +47,11 @@ pub(crate) fn check(
             .iter()
             .find(|(p, v)| query.iter().any(|(k, val)| k == p && val == v))
     {
-        return Err(UploadError::EmptyBodyChecksum { what, param, value });
+        return Err(UploadError::Preflight(PreflightError::EmptyBodyChecksum {
+            what,
+            param,
+            value,
+        }));
     }
     let has_checksum = query.iter().any(|(k, _)| k.starts_with("x-amz-checksum-"))
         || headers
@@ -57,17 +62,21 @@ pub(crate) fn check(
         .any(|(k, _)| k == "x-amz-sdk-checksum-algorithm")
         && !has_checksum
     {
-        return Err(UploadError::ChecksumAlgorithmWithoutChecksum { what });
+        return Err(UploadError::Preflight(
+            PreflightError::ChecksumAlgorithmWithoutChecksum { what },
+        ));
     }
     let Ok(Some(auth)) = QueryAuth::from_url(url) else {
         return Ok(());
     };
     for signed in &auth.signed_headers {
         if !OWN.contains(&signed.as_str()) && headers.get(signed).is_none() {
-            return Err(UploadError::SignedHeaderNotCarried {
-                what,
-                header: signed.clone(),
-            });
+            return Err(UploadError::Preflight(
+                PreflightError::SignedHeaderNotCarried {
+                    what,
+                    header: signed.clone(),
+                },
+            ));
         }
     }
     for (name, value) in headers.iter() {
@@ -75,10 +84,10 @@ pub(crate) fn check(
         let unsigned_payload = lower == "x-amz-content-sha256" && value == "UNSIGNED-PAYLOAD";
         if lower.starts_with("x-amz-") && !auth.signed_headers.contains(&lower) && !unsigned_payload
         {
-            return Err(UploadError::UnsignedAmzHeader {
+            return Err(UploadError::Preflight(PreflightError::UnsignedAmzHeader {
                 what,
                 header: name.to_owned(),
-            });
+            }));
         }
     }
     Ok(())
@@ -108,7 +117,13 @@ mod tests {
             "host",
         );
         let e = check(&crc, TargetKind::PresignedUrl, &none, 10).unwrap_err();
-        assert!(matches!(e, UploadError::EmptyBodyChecksum { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                UploadError::Preflight(PreflightError::EmptyBodyChecksum { .. })
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("WHEN_REQUIRED"), "{e}");
         assert!(
             check(&crc, TargetKind::PresignedUrl, &none, 0).is_ok(),
@@ -117,12 +132,14 @@ mod tests {
         let alg = url("&x-amz-sdk-checksum-algorithm=CRC32", "host");
         assert!(matches!(
             check(&alg, TargetKind::PresignedUrl, &none, 10),
-            Err(UploadError::ChecksumAlgorithmWithoutChecksum { .. })
+            Err(UploadError::Preflight(
+                PreflightError::ChecksumAlgorithmWithoutChecksum { .. }
+            ))
         ));
         let signs_type = url("", "content-type%3Bhost");
         let e = check(&signs_type, TargetKind::PresignedUrl, &none, 10).unwrap_err();
         assert!(
-            matches!(e, UploadError::SignedHeaderNotCarried { ref header, .. } if header == "content-type")
+            matches!(e, UploadError::Preflight(PreflightError::SignedHeaderNotCarried { ref header, .. }) if header == "content-type")
         );
         assert!(
             check(
@@ -140,7 +157,13 @@ mod tests {
             10,
         )
         .unwrap_err();
-        assert!(matches!(e, UploadError::UnsignedAmzHeader { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                UploadError::Preflight(PreflightError::UnsignedAmzHeader { .. })
+            ),
+            "{e}"
+        );
         assert!(
             check(
                 &ok,

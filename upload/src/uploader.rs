@@ -1,5 +1,6 @@
 //! The uploader: plan, then execute.
 
+use crate::error::PreflightError;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -145,7 +146,9 @@ impl Uploader {
     ) -> Result<UploadOutcome, UploadError> {
         let path = path.as_ref();
         let plan = match self.plan(job, path, opts) {
-            Err(UploadError::Expired { what, expires_at }) if !opts.skip_preflight => {
+            Err(UploadError::Preflight(PreflightError::Expired { what, expires_at }))
+                if !opts.skip_preflight =>
+            {
                 let offset = self.server_offset(job, what, expires_at).await?;
                 let now = self.funnel.clock.now() + offset;
                 let mut plan = UploadPlan::new(job, path, opts, now)?;
@@ -168,7 +171,7 @@ impl Uploader {
         expires_at: OffsetDateTime,
     ) -> Result<time::Duration, UploadError> {
         let local = self.funnel.clock.now();
-        let expired = UploadError::Expired { what, expires_at };
+        let expired = UploadError::Preflight(PreflightError::Expired { what, expires_at });
         if local - expires_at > crate::clock::TOLERANCE {
             return Err(expired);
         }
@@ -179,12 +182,14 @@ impl Uploader {
         // The Date header has whole seconds: the local clock is called off only beyond 2 s.
         let offset = server - local;
         if server >= expires_at || offset.abs() <= time::Duration::seconds(2) {
-            return Err(UploadError::ExpiredByServerClock {
-                what,
-                expires_at,
-                server_time: server,
-                local_ahead_secs: -offset.whole_seconds(),
-            });
+            return Err(UploadError::Preflight(
+                PreflightError::ExpiredByServerClock {
+                    what,
+                    expires_at,
+                    server_time: server,
+                    local_ahead_secs: -offset.whole_seconds(),
+                },
+            ));
         }
         tracing::warn!(
             local_ahead_secs = -offset.whole_seconds(),
@@ -261,7 +266,7 @@ impl Uploader {
     ) -> Result<(), UploadError> {
         job.validate()?;
         let Some(mp) = &job.multipart else {
-            return Err(UploadError::NotMultipart);
+            return Err(UploadError::Preflight(PreflightError::NotMultipart));
         };
         let target = Target::read(
             &mp.abort_url,

@@ -271,10 +271,10 @@ async fn post_policy_is_checked_before_sending() {
     assert!(
         matches!(
             e,
-            UploadError::Expired {
+            UploadError::Preflight(signpost_upload::PreflightError::Expired {
                 what: TargetKind::PostPolicy,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -304,10 +304,19 @@ async fn bad_files_are_clear_errors() {
         .upload(&job, dir.path().join("missing.mp4"))
         .await
         .unwrap_err();
-    assert!(matches!(e, UploadError::FileNotFound { .. }));
+    assert!(matches!(
+        e,
+        UploadError::Preflight(signpost_upload::PreflightError::FileNotFound { .. })
+    ));
     assert!(e.to_string().contains("missing.mp4"));
     let e = uploader().upload(&job, dir.path()).await.unwrap_err();
-    assert!(matches!(e, UploadError::NotAFile { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            UploadError::Preflight(signpost_upload::PreflightError::NotAFile { .. })
+        ),
+        "{e}"
+    );
     // A path that cannot be read (through a regular file: permission bits do not stop root).
     let (plain, _) = file(&dir, "plain", 3);
     let e = uploader()

@@ -228,10 +228,10 @@ async fn multipart_failures_abort_and_say_which_part() {
     assert!(
         matches!(
             e,
-            UploadError::Expired {
+            UploadError::Preflight(signpost_upload::PreflightError::Expired {
                 what: TargetKind::Part(2),
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -243,7 +243,13 @@ async fn multipart_failures_abort_and_say_which_part() {
         .upload(&multipart_job(&server.base, 1, MIB5), &path)
         .await
         .unwrap_err();
-    assert!(matches!(e, UploadError::TooLargeForPlan { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            UploadError::Preflight(signpost_upload::PreflightError::TooLargeForPlan { .. })
+        ),
+        "{e}"
+    );
     assert!(server.seen().is_empty());
 }
 

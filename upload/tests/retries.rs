@@ -198,7 +198,13 @@ async fn expired_url_is_refused_before_any_byte_is_sent() {
     let job =
         RunnerJobCustomUpload::put(format!("{}/b/k?{}", server.base, sigv4_query(past, 3600)));
     let e = uploader().upload(&job, &path).await.unwrap_err();
-    assert!(matches!(e, UploadError::Expired { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            UploadError::Preflight(signpost_upload::PreflightError::Expired { .. })
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("new upload target"), "{e}");
     assert!(server.seen().is_empty());
     // A cut query string (the PeerTube bug) is caught too.
@@ -210,10 +216,10 @@ async fn expired_url_is_refused_before_any_byte_is_sent() {
     assert!(
         matches!(
             e,
-            UploadError::MalformedUrl {
+            UploadError::Preflight(signpost_upload::PreflightError::MalformedUrl {
                 what: TargetKind::PresignedUrl,
                 ..
-            }
+            })
         ),
         "{e}"
     );

@@ -225,7 +225,13 @@ async fn bytes_go_in_one_put_with_their_md5_and_a_wrong_etag_is_retried_then_ref
         .upload_stream(&job, &b"abc"[..], &UploadOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(e, UploadError::StreamNeedsMultipart), "{e}");
+    assert!(
+        matches!(
+            e,
+            UploadError::Preflight(signpost_upload::PreflightError::StreamNeedsMultipart)
+        ),
+        "{e}"
+    );
 }
 
 /// Under a bucket's default SSE-KMS the ETags are not MD5s, and the answer says so with
@@ -363,7 +369,7 @@ async fn a_stream_takes_the_upload_options() {
             .await
             .unwrap_err();
         assert!(
-            matches!(e, UploadError::OptionNotApplicable { option: o, .. } if o == option),
+            matches!(e, UploadError::Preflight(signpost_upload::PreflightError::OptionNotApplicable { option: o, .. }) if o == option),
             "{e}"
         );
         assert!(

@@ -226,7 +226,8 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
             // An error about the file itself names it already.
             let about_the_file = matches!(
                 e,
-                UploadError::FileNotFound { .. } | UploadError::NotAFile { .. }
+                UploadError::Preflight(signpost_upload::PreflightError::FileNotFound { .. })
+                    | UploadError::Preflight(signpost_upload::PreflightError::NotAFile { .. })
             );
             Err(if about_the_file || stdin_data {
                 anyhow::anyhow!("{}", e_text)

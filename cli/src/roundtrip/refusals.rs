@@ -129,7 +129,7 @@ pub(super) async fn negatives(ctx: &Ctx) -> Vec<Row> {
         .and_then(|signed| Ok(signed.to_descriptor()?));
     rows.push(match expired_put {
         Ok(job) => match uploader.upload(&job, &ctx.file).await {
-            Err(UploadError::Expired { .. }) => Row {
+            Err(UploadError::Preflight(signpost_upload::PreflightError::Expired { .. })) => Row {
                 case: case.into(),
                 status: "not sent".into(),
                 bytes: 0,

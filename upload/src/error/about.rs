@@ -3,7 +3,7 @@
 
 use signpost_wire::s3_xml::S3ErrorCode;
 
-use super::UploadError;
+use super::{PreflightError, UploadError};
 
 impl UploadError {
     /// The S3 error code, when the server sent one.
@@ -36,33 +36,10 @@ impl UploadError {
     }
 
     /// Whether the failure happened before any request was sent (the descriptor, the file,
-    /// pre-flight): then the server has nothing from this upload.
+    /// the options, the pre-flight, the HTTP client's set-up): then the server has nothing from
+    /// this upload.
     pub fn before_sending(&self) -> bool {
-        matches!(
-            self,
-            UploadError::Descriptor(_)
-                | UploadError::FileNotFound { .. }
-                | UploadError::NotAFile { .. }
-                | UploadError::Expired { .. }
-                | UploadError::ExpiredByServerClock { .. }
-                | UploadError::MalformedUrl { .. }
-                | UploadError::Policy { .. }
-                | UploadError::PolicyMalformed(_)
-                | UploadError::TooLargeForPut { .. }
-                | UploadError::SizeNotSigned { .. }
-                | UploadError::TooLargeForPlan { .. }
-                | UploadError::ContentTypeConflict { .. }
-                | UploadError::ContentTypeNotInForm
-                | UploadError::InvalidHeader { .. }
-                | UploadError::EmptyBodyChecksum { .. }
-                | UploadError::ChecksumAlgorithmWithoutChecksum { .. }
-                | UploadError::SignedHeaderNotCarried { .. }
-                | UploadError::UnsignedAmzHeader { .. }
-                | UploadError::ContentTypeOutsidePrefix { .. }
-                | UploadError::ResumeFileChanged { .. }
-                | UploadError::ResumeBusy { .. }
-                | UploadError::Client(_)
-        )
+        matches!(self, UploadError::Preflight(_) | UploadError::Client(_))
     }
 
     /// Whether only a new upload target from the job server can help: the descriptor (or a URL
@@ -73,25 +50,8 @@ impl UploadError {
     /// (resumed, for a kept multipart upload) with the same descriptor.
     pub fn needs_new_target(&self) -> bool {
         match self {
-            UploadError::Descriptor(_)
-            | UploadError::Expired { .. }
-            | UploadError::ExpiredByServerClock { .. }
-            | UploadError::ExpiredWhileRetrying { .. }
-            | UploadError::MalformedUrl { .. }
-            | UploadError::Policy { .. }
-            | UploadError::PolicyMalformed(_)
-            | UploadError::TooLargeForPut { .. }
-            | UploadError::SizeNotSigned { .. }
-            | UploadError::TooLargeForPlan { .. }
-            | UploadError::ContentTypeConflict { .. }
-            | UploadError::ContentTypeNotInForm
-            | UploadError::ContentTypeOutsidePrefix { .. }
-            | UploadError::SignedHeaderNotCarried { .. }
-            | UploadError::UnsignedAmzHeader { .. }
-            | UploadError::EmptyBodyChecksum { .. }
-            | UploadError::ChecksumAlgorithmWithoutChecksum { .. }
-            | UploadError::ResumeFileChanged { .. }
-            | UploadError::UploadGone { .. } => true,
+            UploadError::Preflight(p) => p.needs_new_target(),
+            UploadError::ExpiredWhileRetrying { .. } | UploadError::UploadGone { .. } => true,
             UploadError::Refused { refusal, .. } => {
                 use S3ErrorCode::*;
                 let expired = refusal
@@ -118,5 +78,23 @@ impl UploadError {
             | UploadError::Complete { source, .. } => source.needs_new_target(),
             _ => false,
         }
+    }
+}
+
+impl PreflightError {
+    /// Whether only a new upload target can help (see [`UploadError::needs_new_target`]): not
+    /// for a missing file, a busy resume, or an option or upload shape the caller chose.
+    pub fn needs_new_target(&self) -> bool {
+        !matches!(
+            self,
+            PreflightError::FileNotFound { .. }
+                | PreflightError::NotAFile { .. }
+                | PreflightError::ResumeBusy { .. }
+                | PreflightError::InvalidHeader { .. }
+                | PreflightError::StreamNeedsMultipart
+                | PreflightError::OptionNotApplicable { .. }
+                | PreflightError::NotMultipart
+                | PreflightError::BytesNeedPut
+        )
     }
 }

@@ -4,6 +4,7 @@
 //! does), so no library message names a command-line flag.
 
 use super::{ClientError, UploadError, UploadOption};
+use crate::error::PreflightError;
 
 /// One thing the caller can do to get past a failure.
 #[non_exhaustive]
@@ -56,13 +57,15 @@ impl UploadError {
                     });
                     e = Some(source);
                 }
-                UploadError::ResumeFileChanged { upload_id, .. } => {
+                UploadError::Preflight(PreflightError::ResumeFileChanged { upload_id, .. }) => {
                     out.push(Remedy::AbortThenNewTarget {
                         upload_id: upload_id.clone(),
                     });
                 }
-                UploadError::ContentTypeOutsidePrefix { .. } => out.push(Remedy::GiveContentType),
-                UploadError::OptionNotApplicable { option, .. } => {
+                UploadError::Preflight(PreflightError::ContentTypeOutsidePrefix { .. }) => {
+                    out.push(Remedy::GiveContentType)
+                }
+                UploadError::Preflight(PreflightError::OptionNotApplicable { option, .. }) => {
                     out.push(Remedy::LeaveOut(*option));
                 }
                 UploadError::Part { source, .. }

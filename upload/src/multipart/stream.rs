@@ -6,6 +6,7 @@
 //! whatever the stream's length. A stream that fails (a read error, more data than the plan has
 //! parts for) aborts the multipart upload, so nothing is left behind.
 
+use crate::error::PreflightError;
 use std::borrow::Cow;
 
 use bytes::{Bytes, BytesMut};
@@ -137,12 +138,12 @@ impl<R: AsyncRead + Unpin> PartSource for StreamParts<'_, R> {
         let number = self.parts + 1;
         let Some(url) = self.urls.get(number).await else {
             let parts = self.urls.max_parts.max(self.urls.listed.len() as u32);
-            return Err(UploadError::TooLargeForPlan {
+            return Err(UploadError::Preflight(PreflightError::TooLargeForPlan {
                 size: self.total + bytes.len() as u64,
                 parts: parts as usize,
                 part_size: self.part_size,
                 capacity: self.part_size.saturating_mul(u64::from(parts)),
-            });
+            }));
         };
         let url = url?;
         let target = Target::read(&url, TargetKind::Part(number), self.check, self.now)?;

@@ -1,6 +1,7 @@
 //! What the server already holds of an upload being resumed: the journal read back, checked
 //! against the file as it is now and against the server's own list (ListParts), which wins.
 
+use crate::error::PreflightError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -78,9 +79,9 @@ impl Journaling {
         match tokio::task::spawn_blocking(move || store.claim(&k)).await {
             Ok(Ok(c)) => Ok(Some(c)),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                Err(UploadError::ResumeBusy {
+                Err(UploadError::Preflight(PreflightError::ResumeBusy {
                     upload_id: self.key.upload_id.clone(),
-                })
+                }))
             }
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "resume journal: cannot lock it");
@@ -137,11 +138,11 @@ pub(crate) async fn reconcile(
     if let Some(j) = &journal
         && let Some(change) = identity.difference(&j.header.file)
     {
-        return Err(UploadError::ResumeFileChanged {
+        return Err(UploadError::Preflight(PreflightError::ResumeFileChanged {
             path: source.path().to_owned(),
             upload_id: upload_id.to_owned(),
             change,
-        });
+        }));
     }
     // One request, on every run: a journal may be missing (another machine, another state
     // directory) while the server holds parts.
