@@ -68,14 +68,14 @@ mod tests {
 
     #[test]
     fn each_remedy_is_said_once_as_a_flag() {
-        let kept = UploadError::Kept {
+        let kept = UploadError::Multipart(signpost_upload::MultipartError::Kept {
             source: Box::new(UploadError::Preflight(
                 signpost_upload::PreflightError::ContentTypeNotInForm,
             )),
             upload_id: "U1".into(),
             stored: 1,
             parts: 3,
-        };
+        });
         let s = suffix(&kept, Some("job.json"));
         assert_eq!(
             s,

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use signpost_wire::SignedUrl;
 
-/// What signing a part URL failed with, for [`UploadError::PartNotSigned`](crate::UploadError).
+/// What signing a part URL failed with, for [`MultipartError::PartNotSigned`](crate::MultipartError::PartNotSigned).
 pub type PartSignError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The future [`PartSigner::sign_part`] returns.

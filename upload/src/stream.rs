@@ -63,7 +63,7 @@ impl Uploader {
     /// sent: a stream of unknown length needs a URL only for the parts it reaches (one is enough
     /// in `job`), and each URL is fresh however long the upload runs. `job`'s Complete and Abort
     /// URLs must last the whole upload. A stream longer than `max_parts` parts fails as
-    /// [`UploadError::Preflight(PreflightError::TooLargeForPlan)`] and is aborted.
+    /// [`PreflightError::TooLargeForPlan`](crate::PreflightError::TooLargeForPlan) and is aborted.
     pub async fn upload_stream_signed<R>(
         &self,
         job: &RunnerJobCustomUpload,

@@ -153,7 +153,12 @@ async fn a_file_upload_sends_content_md5_and_checks_the_etags_it_gets() {
         } else {
             let e = result.unwrap_err();
             assert!(
-                matches!(e, UploadError::MultipartETagMismatch { parts: 3, .. }),
+                matches!(
+                    e,
+                    UploadError::Multipart(
+                        signpost_upload::MultipartError::MultipartETagMismatch { parts: 3, .. }
+                    )
+                ),
                 "{e}"
             );
         }
@@ -179,11 +184,11 @@ async fn multipart_failures_abort_and_say_which_part() {
     assert!(
         matches!(
             e,
-            UploadError::Part {
+            UploadError::Multipart(signpost_upload::MultipartError::Part {
                 part: 2,
                 parts: 2,
                 ..
-            }
+            })
         ),
         "{e}"
     );

@@ -125,7 +125,13 @@ async fn a_part_stored_wrong_is_sent_again_and_a_wrong_object_is_an_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, UploadError::MultipartETagMismatch { parts: 2, .. }),
+        matches!(
+            e,
+            UploadError::Multipart(signpost_upload::MultipartError::MultipartETagMismatch {
+                parts: 2,
+                ..
+            })
+        ),
         "{e}"
     );
 }
@@ -286,7 +292,13 @@ async fn a_stream_to_a_bucket_encrypted_with_sse_kms_is_not_called_damaged() {
         .await
         .unwrap_err();
     assert!(
-        matches!(e, UploadError::MultipartETagMismatch { parts: 2, .. }),
+        matches!(
+            e,
+            UploadError::Multipart(signpost_upload::MultipartError::MultipartETagMismatch {
+                parts: 2,
+                ..
+            })
+        ),
         "{e}"
     );
 }

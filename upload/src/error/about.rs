@@ -3,20 +3,16 @@
 
 use signpost_wire::s3_xml::S3ErrorCode;
 
-use super::{PreflightError, UploadError};
+use super::{MultipartError, PreflightError, UploadError};
 
 impl UploadError {
     /// The S3 error code, when the server sent one.
     pub fn s3_code(&self) -> Option<&S3ErrorCode> {
         match self {
             UploadError::Refused { refusal, .. } => refusal.s3.as_ref().map(|e| &e.code),
-            UploadError::CompletedWithError(e) => Some(&e.code),
-            UploadError::Part { source, .. }
-            | UploadError::PartFailed { source, .. }
-            | UploadError::CompleteFailed { source }
-            | UploadError::Kept { source, .. }
-            | UploadError::Complete { source, .. }
-            | UploadError::ExpiredWhileRetrying { last: source, .. } => source.s3_code(),
+            UploadError::Multipart(MultipartError::CompletedWithError(e)) => Some(&e.code),
+            UploadError::Multipart(m) => m.cause().and_then(UploadError::s3_code),
+            UploadError::ExpiredWhileRetrying { last: source, .. } => source.s3_code(),
             _ => None,
         }
     }
@@ -25,12 +21,8 @@ impl UploadError {
     pub fn status(&self) -> Option<u16> {
         match self {
             UploadError::Refused { refusal, .. } => Some(refusal.status),
-            UploadError::Part { source, .. }
-            | UploadError::PartFailed { source, .. }
-            | UploadError::CompleteFailed { source }
-            | UploadError::Kept { source, .. }
-            | UploadError::Complete { source, .. }
-            | UploadError::ExpiredWhileRetrying { last: source, .. } => source.status(),
+            UploadError::Multipart(m) => m.cause().and_then(UploadError::status),
+            UploadError::ExpiredWhileRetrying { last: source, .. } => source.status(),
             _ => None,
         }
     }
@@ -51,7 +43,8 @@ impl UploadError {
     pub fn needs_new_target(&self) -> bool {
         match self {
             UploadError::Preflight(p) => p.needs_new_target(),
-            UploadError::ExpiredWhileRetrying { .. } | UploadError::UploadGone { .. } => true,
+            UploadError::ExpiredWhileRetrying { .. }
+            | UploadError::Multipart(MultipartError::UploadGone { .. }) => true,
             UploadError::Refused { refusal, .. } => {
                 use S3ErrorCode::*;
                 let expired = refusal
@@ -71,11 +64,7 @@ impl UploadError {
                     )
                 ) || (self.s3_code() == Some(&AccessDenied) && expired)
             }
-            UploadError::Part { source, .. }
-            | UploadError::PartFailed { source, .. }
-            | UploadError::CompleteFailed { source }
-            | UploadError::Kept { source, .. }
-            | UploadError::Complete { source, .. } => source.needs_new_target(),
+            UploadError::Multipart(m) => m.cause().is_some_and(UploadError::needs_new_target),
             _ => false,
         }
     }
@@ -96,5 +85,19 @@ impl PreflightError {
                 | PreflightError::NotMultipart
                 | PreflightError::BytesNeedPut
         )
+    }
+}
+
+impl MultipartError {
+    /// The failure under this one (a part's or Complete's), when there is one.
+    pub fn cause(&self) -> Option<&UploadError> {
+        match self {
+            MultipartError::Part { source, .. }
+            | MultipartError::PartFailed { source, .. }
+            | MultipartError::CompleteFailed { source }
+            | MultipartError::Kept { source, .. }
+            | MultipartError::Complete { source, .. } => Some(source),
+            _ => None,
+        }
     }
 }

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use signpost_wire::amz_date::format_rfc3339;
-use signpost_wire::s3_xml::ErrorResponse;
 use signpost_wire::{DescriptorError, PolicyError};
 
 pub use crate::refusal::Refusal;
@@ -15,11 +14,13 @@ mod kinds;
 mod tests;
 
 mod about;
+mod multipart;
 mod preflight;
 mod remedy;
 
 use kinds::transport_message;
 pub use kinds::{AbortOutcome, ClientError, FileChange, TargetKind, TransportError, UploadOption};
+pub use multipart::MultipartError;
 pub use preflight::PreflightError;
 pub use remedy::Remedy;
 use time::OffsetDateTime;
@@ -46,6 +47,9 @@ fn wrong_bytes_left(what: &TargetKind) -> &'static str {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UploadError {
+    /// A multipart upload failed: a part, its completion, or the upload itself.
+    #[error(transparent)]
+    Multipart(#[from] MultipartError),
     /// Refused before anything was sent (the descriptor, the file, the options, the
     /// pre-flight): the server holds nothing from this upload.
     #[error(transparent)]
@@ -116,87 +120,6 @@ pub enum UploadError {
         /// The ETag answered.
         etag: String,
     },
-    /// A multipart upload failed and was kept on the server, to be resumed.
-    #[error(
-        "{source}; the multipart upload {upload_id} is kept with {stored} of {parts} parts stored: upload again with this descriptor (or a fresh one for the same upload) to resume it, or abort it (Uploader::abort)"
-    )]
-    Kept {
-        /// What failed.
-        source: Box<UploadError>,
-        /// The upload.
-        upload_id: String,
-        /// Parts the server holds (sent in this run or before).
-        stored: u32,
-        /// Parts in the plan.
-        parts: u32,
-    },
-    /// The server no longer has the multipart upload (completed or aborted): nothing to resume.
-    #[error(
-        "the server has no multipart upload {upload_id} (NoSuchUpload): it was completed or aborted, so it cannot be resumed; its journal was removed. Ask for a new descriptor"
-    )]
-    UploadGone {
-        /// The upload.
-        upload_id: String,
-    },
-    /// CompleteMultipartUpload's ETag is not the one the parts sent make.
-    #[error(
-        "the server's multipart ETag {etag} is not the {expected} the {parts} parts sent make: it assembled other bytes"
-    )]
-    MultipartETagMismatch {
-        /// The ETag answered.
-        etag: String,
-        /// `md5(concat(part MD5s))-N`.
-        expected: String,
-        /// Parts.
-        parts: usize,
-    },
-    /// S3 answered a part upload without an ETag, so the upload cannot be completed.
-    #[error(
-        "part {part}: the server's answer has no ETag header, which CompleteMultipartUpload needs"
-    )]
-    MissingETag {
-        /// The part number.
-        part: u32,
-    },
-    /// CompleteMultipartUpload answered 200 with an error document (S3 does this).
-    #[error("{0}")]
-    CompletedWithError(Box<ErrorResponse>),
-    /// A part failed; the upload was aborted (or the abort failed too).
-    #[error("part {part} of {parts} failed: {source}; {abort}")]
-    Part {
-        /// The part number (1-based).
-        part: u32,
-        /// Parts in all.
-        parts: u32,
-        /// Why.
-        source: Box<UploadError>,
-        /// What became of the upload.
-        abort: AbortOutcome,
-    },
-    /// A part failed (what [`UploadError::Kept`] says when the upload is kept).
-    #[error("part {part} of {parts} failed: {source}")]
-    PartFailed {
-        /// The part number (1-based).
-        part: u32,
-        /// Parts in all.
-        parts: u32,
-        /// Why.
-        source: Box<UploadError>,
-    },
-    /// CompleteMultipartUpload failed (what [`UploadError::Kept`] says when the upload is kept).
-    #[error("CompleteMultipartUpload failed: {source}")]
-    CompleteFailed {
-        /// Why.
-        source: Box<UploadError>,
-    },
-    /// Every part was stored but CompleteMultipartUpload failed; the upload was aborted.
-    #[error("CompleteMultipartUpload failed: {source}; {abort}")]
-    Complete {
-        /// Why.
-        source: Box<UploadError>,
-        /// What became of the upload.
-        abort: AbortOutcome,
-    },
     /// The server's answer to a call could not be read as the document it should be.
     #[error("the answer to the {what} is not the document S3 sends: {source}")]
     UnreadableAnswer {
@@ -211,16 +134,6 @@ pub enum UploadError {
     MissingAnswer {
         /// Which call.
         what: TargetKind,
-    },
-    /// The [`PartSigner`](crate::PartSigner) could not sign a part's URL (or answered one that
-    /// cannot be sent); the upload is aborted, as for any failure of a stream.
-    #[error("part {number}'s URL could not be signed: {source}")]
-    PartNotSigned {
-        /// The part.
-        number: u32,
-        /// What the signer said.
-        #[source]
-        source: crate::part_signer::PartSignError,
     },
     /// Reading the stream being uploaded failed.
     #[error("reading the data to upload failed: {source}")]

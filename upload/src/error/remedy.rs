@@ -4,6 +4,7 @@
 //! does), so no library message names a command-line flag.
 
 use super::{ClientError, UploadError, UploadOption};
+use crate::error::MultipartError;
 use crate::error::PreflightError;
 
 /// One thing the caller can do to get past a failure.
@@ -49,9 +50,9 @@ impl UploadError {
                     out.push(Remedy::TrustCa);
                 }
                 UploadError::Client(c) => out.extend(c.remedy()),
-                UploadError::Kept {
+                UploadError::Multipart(MultipartError::Kept {
                     upload_id, source, ..
-                } => {
+                }) => {
                     out.push(Remedy::ResumeOrAbort {
                         upload_id: upload_id.clone(),
                     });
@@ -68,11 +69,8 @@ impl UploadError {
                 UploadError::Preflight(PreflightError::OptionNotApplicable { option, .. }) => {
                     out.push(Remedy::LeaveOut(*option));
                 }
-                UploadError::Part { source, .. }
-                | UploadError::PartFailed { source, .. }
-                | UploadError::CompleteFailed { source }
-                | UploadError::Complete { source, .. }
-                | UploadError::ExpiredWhileRetrying { last: source, .. } => e = Some(source),
+                UploadError::Multipart(m) => e = m.cause(),
+                UploadError::ExpiredWhileRetrying { last: source, .. } => e = Some(source),
                 _ => {}
             }
         }

@@ -1,8 +1,9 @@
 //! The messages errors print.
 
 use super::*;
+use crate::error::MultipartError;
 use crate::error::PreflightError;
-use signpost_wire::s3_xml::S3ErrorCode;
+use signpost_wire::s3_xml::{ErrorResponse, S3ErrorCode};
 
 #[test]
 fn refusal_messages_carry_s3_words() {
@@ -46,12 +47,12 @@ fn refusal_messages_carry_s3_words() {
 
 #[test]
 fn abort_outcomes_say_what_is_stored() {
-    let e = UploadError::Complete {
-        source: Box::new(UploadError::CompletedWithError(Box::new(
-            ErrorResponse::new("InternalError", "try again"),
+    let e = UploadError::Multipart(MultipartError::Complete {
+        source: Box::new(UploadError::Multipart(MultipartError::CompletedWithError(
+            Box::new(ErrorResponse::new("InternalError", "try again")),
         ))),
         abort: AbortOutcome::Aborted,
-    };
+    });
     assert_eq!(
         e.to_string(),
         "CompleteMultipartUpload failed: InternalError: try again; the multipart upload was aborted, so no parts are left behind"
@@ -84,11 +85,13 @@ fn only_target_problems_need_a_new_target() {
     assert!(!refused(403, "AccessDenied", "Access Denied").needs_new_target());
     assert!(!refused(500, "InternalError", "").needs_new_target());
     // Nested: what the part failed with decides.
-    let part = |source| UploadError::Part {
-        part: 2,
-        parts: 3,
-        source: Box::new(source),
-        abort: AbortOutcome::Aborted,
+    let part = |source| {
+        UploadError::Multipart(MultipartError::Part {
+            part: 2,
+            parts: 3,
+            source: Box::new(source),
+            abort: AbortOutcome::Aborted,
+        })
     };
     assert!(part(refused(400, "ExpiredToken", "")).needs_new_target());
     assert!(!part(refused(503, "SlowDown", "")).needs_new_target());
@@ -98,7 +101,7 @@ fn only_target_problems_need_a_new_target() {
 /// message names a command-line flag (the `signpost` command renders remedies as its flags).
 #[test]
 fn remedies_are_values_and_messages_name_no_flag() {
-    let kept = UploadError::Kept {
+    let kept = UploadError::Multipart(MultipartError::Kept {
         source: Box::new(UploadError::Client(ClientError::CaBundle {
             path: "ca.pem".into(),
             reason: "no certificate in it".into(),
@@ -106,7 +109,7 @@ fn remedies_are_values_and_messages_name_no_flag() {
         upload_id: "U1".into(),
         stored: 2,
         parts: 5,
-    };
+    });
     assert_eq!(
         kept.remedies(),
         vec![

@@ -12,6 +12,7 @@
 pub(crate) mod file;
 pub(crate) mod stream;
 
+use crate::error::MultipartError;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -170,23 +171,23 @@ impl Executor<'_> {
         }
         let n = held.len() as u32;
         if let Some((part, e)) = kept {
-            return Err(UploadError::Kept {
-                source: Box::new(UploadError::PartFailed {
+            return Err(UploadError::Multipart(MultipartError::Kept {
+                source: Box::new(UploadError::Multipart(MultipartError::PartFailed {
                     part,
                     parts: n,
                     source: Box::new(e),
-                }),
+                })),
                 upload_id: self.upload_id.to_owned(),
                 stored: held.iter().filter(|h| h.is_some()).count() as u32,
                 parts: n,
-            });
+            }));
         }
         if let Err(e) = source.check_unchanged() {
             self.forget().await;
-            return Err(UploadError::Complete {
+            return Err(UploadError::Multipart(MultipartError::Complete {
                 source: Box::new(e),
                 abort: abort_upload(self.funnel, self.abort).await,
-            });
+            }));
         }
         let held: Vec<Held> = held.into_iter().flatten().collect();
         let answer = self.complete(&held).await?;
@@ -200,11 +201,13 @@ impl Executor<'_> {
             && answer.etag_is_md5()
             && multipart_etag_differs(got, &expected, digests.len())
         {
-            return Err(UploadError::MultipartETagMismatch {
-                etag: got.clone(),
-                expected,
-                parts: digests.len(),
-            });
+            return Err(UploadError::Multipart(
+                MultipartError::MultipartETagMismatch {
+                    etag: got.clone(),
+                    expected,
+                    parts: digests.len(),
+                },
+            ));
         }
         let attempts = max_attempts.max(answer.attempts);
         let mut outcome = UploadOutcome::new(answer.status, source.bytes(), attempts, etag);
@@ -217,12 +220,12 @@ impl Executor<'_> {
     /// A part failed for good: the journal is forgotten and the upload aborted.
     async fn failed(&self, part: u32, parts: u32, e: UploadError) -> UploadError {
         self.forget().await;
-        UploadError::Part {
+        UploadError::Multipart(MultipartError::Part {
             part,
             parts,
             source: Box::new(e),
             abort: abort_upload(self.funnel, self.abort).await,
-        }
+        })
     }
 
     async fn forget(&self) {
@@ -243,20 +246,20 @@ impl Executor<'_> {
             Err(e) => e,
         };
         if self.keep && !is_no_such_upload(&e) {
-            return Err(UploadError::Kept {
-                source: Box::new(UploadError::CompleteFailed {
+            return Err(UploadError::Multipart(MultipartError::Kept {
+                source: Box::new(UploadError::Multipart(MultipartError::CompleteFailed {
                     source: Box::new(e),
-                }),
+                })),
                 upload_id: self.upload_id.to_owned(),
                 stored: n,
                 parts: n,
-            });
+            }));
         }
         self.forget().await;
-        Err(UploadError::Complete {
+        Err(UploadError::Multipart(MultipartError::Complete {
             source: Box::new(e),
             abort: abort_upload(self.funnel, self.abort).await,
-        })
+        }))
     }
 
     async fn send_complete(&self, held: &[Held]) -> Result<Answer, UploadError> {
@@ -276,7 +279,9 @@ impl Executor<'_> {
         let answer = self.funnel.send(&request, self.meter).await?;
         // S3 may answer 200 and put the error in the body.
         if let Some(err) = ErrorResponse::parse(&answer.body) {
-            return Err(UploadError::CompletedWithError(Box::new(err)));
+            return Err(UploadError::Multipart(MultipartError::CompletedWithError(
+                Box::new(err),
+            )));
         }
         Ok(answer)
     }
@@ -326,10 +331,14 @@ async fn send_part(
     drop(request);
     let etag = answer
         .etag()
-        .ok_or(UploadError::MissingETag { part: number })?;
+        .ok_or(UploadError::Multipart(MultipartError::MissingETag {
+            part: number,
+        }))?;
     let md5 = md5
         .or(answer.md5)
-        .ok_or(UploadError::MissingETag { part: number })?;
+        .ok_or(UploadError::Multipart(MultipartError::MissingETag {
+            part: number,
+        }))?;
     Ok(Stored {
         number,
         offset: job.offset,

@@ -6,6 +6,7 @@
 //! whatever the stream's length. A stream that fails (a read error, more data than the plan has
 //! parts for) aborts the multipart upload, so nothing is left behind.
 
+use crate::error::MultipartError;
 use crate::error::PreflightError;
 use std::borrow::Cow;
 
@@ -48,12 +49,15 @@ impl<'a> PartUrls<'a> {
         Some(match signer.sign_part(number).await {
             Ok(url) => match usable(&url) {
                 Ok(()) => Ok(Cow::Owned(url)),
-                Err(reason) => Err(UploadError::PartNotSigned {
+                Err(reason) => Err(UploadError::Multipart(MultipartError::PartNotSigned {
                     number,
                     source: reason.into(),
-                }),
+                })),
             },
-            Err(source) => Err(UploadError::PartNotSigned { number, source }),
+            Err(source) => Err(UploadError::Multipart(MultipartError::PartNotSigned {
+                number,
+                source,
+            })),
         })
     }
 }

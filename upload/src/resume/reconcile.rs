@@ -1,6 +1,7 @@
 //! What the server already holds of an upload being resumed: the journal read back, checked
 //! against the file as it is now and against the server's own list (ListParts), which wins.
 
+use crate::error::MultipartError;
 use crate::error::PreflightError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -252,9 +253,9 @@ async fn list_parts(
             if let Some(j) = journaling {
                 j.forget().await;
             }
-            Err(UploadError::UploadGone {
+            Err(UploadError::Multipart(MultipartError::UploadGone {
                 upload_id: upload_id.to_owned(),
-            })
+            }))
         }
         Err(e) => {
             tracing::warn!(error = %e, "ListParts failed; trusting the journal alone");
