@@ -66,7 +66,7 @@ pub enum MultipartError {
         /// What became of the upload.
         abort: AbortOutcome,
     },
-    /// A part failed (what [`UploadError::Kept`] says when the upload is kept).
+    /// A part failed (what [`MultipartError::Kept`] says when the upload is kept).
     #[error("part {part} of {parts} failed: {source}")]
     PartFailed {
         /// The part number (1-based).
@@ -76,7 +76,7 @@ pub enum MultipartError {
         /// Why.
         source: Box<UploadError>,
     },
-    /// CompleteMultipartUpload failed (what [`UploadError::Kept`] says when the upload is kept).
+    /// CompleteMultipartUpload failed (what [`MultipartError::Kept`] says when the upload is kept).
     #[error("CompleteMultipartUpload failed: {source}")]
     CompleteFailed {
         /// Why.
