@@ -81,8 +81,8 @@ pub use call::{Call, Reply};
 pub use client::{CaBundle, read_ca_bundle, tls_config};
 pub use clock::Clock;
 pub use error::{
-    AbortOutcome, ClientError, FileChange, MultipartError, PreflightError, Refusal, Remedy,
-    TargetKind, TransportError, UploadError, UploadOption,
+    AbortOutcome, ClientError, ErrorKind, FileChange, MultipartError, PreflightError, Refusal,
+    Remedy, TargetKind, TransportError, UploadError, UploadOption,
 };
 pub use findings::findings;
 pub use options::{PutDigest, UploadOptions};

@@ -169,6 +169,13 @@ impl UploadPlan {
                         size: len,
                     }));
                 }
+                if check {
+                    crate::traps::unsigned_content_length(
+                        &job.url,
+                        TargetKind::PresignedUrl,
+                        &job.headers,
+                    )?;
+                }
                 let mut headers = header_map(&job.headers)?;
                 // Sent as the body's own length, once.
                 if let Some(signed) = headers.remove(http::header::CONTENT_LENGTH) {

@@ -52,7 +52,9 @@ impl Refusal {
             Some(AuthorizationQueryParametersError) => {
                 "the presigned URL is malformed (was its query string cut?) or signed for another region"
             }
-            Some(InvalidAccessKeyId) => "the signing access key is unknown to this server",
+            Some(InvalidAccessKeyId | NotSignedUp) => {
+                "the access key the target was signed with is unknown to this server: check that the job server signs with a key of this server (and for this endpoint)"
+            }
             _ => "",
         }
     }

@@ -30,6 +30,28 @@ const EMPTY_BODY_CHECKSUMS: [(&str, &str); 5] = [
 const OWN: [&str; 2] = ["host", "content-length"];
 
 /// Checks `url` (a presigned PUT or part URL) against `headers` for an upload of `len` bytes.
+/// A Content-Length in the descriptor's headers that a SigV4 URL does not sign: refused, as a
+/// size the server would not enforce (a URL that is not SigV4, a gateway's own, is left to its
+/// server).
+pub(crate) fn unsigned_content_length(
+    url: &str,
+    what: TargetKind,
+    headers: &OrderedPairs,
+) -> Result<(), UploadError> {
+    let Some(value) = headers.get("content-length") else {
+        return Ok(());
+    };
+    match QueryAuth::from_url(url) {
+        Ok(Some(auth)) if !auth.signed_headers.iter().any(|h| h == "content-length") => Err(
+            UploadError::Preflight(PreflightError::UnsignedContentLength {
+                what,
+                value: value.to_owned(),
+            }),
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn check(
     url: &str,
     what: TargetKind,
@@ -66,6 +88,7 @@ pub(crate) fn check(
             PreflightError::ChecksumAlgorithmWithoutChecksum { what },
         ));
     }
+    unsigned_content_length(url, what, headers)?;
     let Ok(Some(auth)) = QueryAuth::from_url(url) else {
         return Ok(());
     };

@@ -60,6 +60,28 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// Whether the connection was refused (nothing listens on that port).
+    pub fn is_connection_refused(&self) -> bool {
+        let TransportError::Http(e) = self else {
+            return false;
+        };
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = next {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                    return true;
+                }
+                // An io::Error's `source()` skips what it wraps: step in.
+                next = io
+                    .get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static));
+                continue;
+            }
+            next = err.source();
+        }
+        false
+    }
+
     /// Whether the TLS handshake failed on the server's certificate (not signed by a trusted CA,
     /// expired, for another name, or none). Every try would meet the same certificate, so the
     /// funnel does not retry it, and the message says how to trust a private CA.
@@ -101,6 +123,9 @@ pub(super) fn transport_message(
         );
     }
     match proxy {
+        None if source.is_connection_refused() => format!(
+            "could not reach {host} after {attempts} attempt(s): {source}; nothing is listening there: check that the S3 server is running and that the target (the descriptor, or --endpoint) names its host and port"
+        ),
         None => format!("could not reach {host} after {attempts} attempt(s): {source}"),
         Some(p) => format!(
             "could not reach {host} through the proxy {p} after {attempts} attempt(s): the proxy failed or refused ({source}); fix the proxy, or set NO_PROXY={host} to connect directly"

@@ -14,10 +14,12 @@ mod kinds;
 mod tests;
 
 mod about;
+mod kind;
 mod multipart;
 mod preflight;
 mod remedy;
 
+pub use kind::ErrorKind;
 use kinds::transport_message;
 pub use kinds::{AbortOutcome, ClientError, FileChange, TargetKind, TransportError, UploadOption};
 pub use multipart::MultipartError;

@@ -123,7 +123,7 @@ pub enum PreflightError {
     },
     /// A journal says the upload was begun from a file that has changed since.
     #[error(
-        "{} cannot resume multipart upload {upload_id}: {change} since its parts were sent, so they are not this file's; nothing was sent. Abort that upload (Uploader::abort) and upload to a new descriptor", .path.display()
+        "{} cannot resume multipart upload {upload_id}: {change}, so they are not this file's bytes; nothing was sent. Abort that upload (Uploader::abort) and upload to a new descriptor", .path.display()
     )]
     ResumeFileChanged {
         /// The file.
@@ -181,6 +181,16 @@ pub enum PreflightError {
         what: TargetKind,
         /// The header.
         header: String,
+    },
+    /// The descriptor's headers carry a Content-Length the URL does not sign.
+    #[error(
+        "the descriptor's headers set Content-Length: {value}, which the {what} does not sign: the server would not hold the upload to that size, so the descriptor promises a check nobody makes; nothing was sent. The job server should sign it (a fixed-size PUT) or leave it out of `headers`"
+    )]
+    UnsignedContentLength {
+        /// Which URL.
+        what: TargetKind,
+        /// The header's value.
+        value: String,
     },
     /// A POST policy requires a Content-Type prefix the file's type does not have.
     #[error(

@@ -104,17 +104,16 @@ impl FileIdentity {
     pub fn difference(&self, then: &FileIdentity) -> Option<String> {
         if self.path != then.path {
             Some(format!(
-                "the journal is for {}, not {}",
-                then.path.display(),
-                self.path.display()
+                "its parts were sent from {}, not from this file",
+                then.path.display()
             ))
         } else if self.size != then.size {
             Some(format!(
-                "its size went from {} to {} bytes",
+                "the file's size went from {} to {} bytes since its parts were sent",
                 then.size, self.size
             ))
         } else if self.mtime_ns != then.mtime_ns {
-            Some("it was modified".into())
+            Some("the file was modified since its parts were sent".into())
         } else {
             None
         }
