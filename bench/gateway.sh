@@ -21,7 +21,7 @@ trap '[ -n "$GW" ] && kill $GW 2>/dev/null; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 GATEWAY=http://127.0.0.1:$PORT
 export SIGNPOST_LOG=warn
-"$BIN" --endpoint "$SIGNPOST_TEST_ENDPOINT" gateway --addr "127.0.0.1:$PORT" --part-size 16MiB > "$WORK/gw.log" 2>&1 &
+"$BIN" gateway --endpoint "$SIGNPOST_TEST_ENDPOINT" --addr "127.0.0.1:$PORT" --part-size 16MiB > "$WORK/gw.log" 2>&1 &
 GW=$!
 for _ in $(seq 50); do curl -s -o /dev/null "$GATEWAY/" && break; sleep 0.1; done
 head -c "$SIZE" /dev/urandom > "$WORK/file.bin"
@@ -29,13 +29,13 @@ median() { python3 -c "import sys,statistics; print(statistics.median(map(float,
 url() { python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'; }
 direct=(); via=(); runner=()
 for r in $(seq "$ROUNDS"); do
-  "$BIN" --endpoint "$SIGNPOST_TEST_ENDPOINT" presign put --bucket "$BUCKET" --key "bench/direct-$r.bin" > "$WORK/d.json"
+  "$BIN" presign put --endpoint "$SIGNPOST_TEST_ENDPOINT" --bucket "$BUCKET" --key "bench/direct-$r.bin" > "$WORK/d.json"
   s=$(date +%s.%N); "$BIN" upload --no-progress --job "$WORK/d.json" "$WORK/file.bin" >/dev/null; e=$(date +%s.%N)
   direct+=("$(python3 -c "print($e-$s)")")
-  "$BIN" --endpoint "$GATEWAY" presign put --bucket "$BUCKET" --key "bench/via-$r.bin" > "$WORK/g.json"
+  "$BIN" presign put --endpoint "$GATEWAY" --bucket "$BUCKET" --key "bench/via-$r.bin" > "$WORK/g.json"
   s=$(date +%s.%N); "$BIN" upload --no-progress --job "$WORK/g.json" "$WORK/file.bin" >/dev/null; e=$(date +%s.%N)
   via+=("$(python3 -c "print($e-$s)")")
-  U=$("$BIN" --endpoint "$GATEWAY" presign put --bucket "$BUCKET" --key "bench/runner-$r.bin" | url)
+  U=$("$BIN" presign put --endpoint "$GATEWAY" --bucket "$BUCKET" --key "bench/runner-$r.bin" | url)
   s=$(date +%s.%N); code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -F "file=@$WORK/file.bin" "$U"); e=$(date +%s.%N)
   [ "$code" = 204 ] || { echo "runner-shaped upload got HTTP $code" >&2; exit 1; }
   runner+=("$(python3 -c "print($e-$s)")")

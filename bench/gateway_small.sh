@@ -22,14 +22,14 @@ SP=$(free_port); GP=$(free_port)
 UP=http://127.0.0.1:$SP; GW=http://127.0.0.1:$GP
 "$BIN" serve --addr "127.0.0.1:$SP" --data "$WORK/data" --bucket small > "$WORK/serve.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 100); do curl -sf -o /dev/null "$UP/healthz" && break; sleep 0.1; done
-"$BIN" --endpoint "$UP" gateway --addr "127.0.0.1:$GP" > "$WORK/gw.log" 2>&1 & PIDS+=($!)
+"$BIN" gateway --endpoint "$UP" --addr "127.0.0.1:$GP" > "$WORK/gw.log" 2>&1 & PIDS+=($!)
 GWPID=${PIDS[1]}
 for _ in $(seq 100); do curl -sf -o /dev/null "$GW/healthz" && break; sleep 0.1; done
 for i in $(seq "$N"); do
-  "$BIN" --endpoint "$UP" presign put --bucket small --key "direct/$i.ts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'
+  "$BIN" presign put --endpoint "$UP" --bucket small --key "direct/$i.ts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'
 done > "$WORK/direct.urls"
 for i in $(seq "$N"); do
-  "$BIN" --endpoint "$GW" presign put --bucket small --key "via/$i.ts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'
+  "$BIN" presign put --endpoint "$GW" --bucket small --key "via/$i.ts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'
 done > "$WORK/via.urls"
 python3 - "$WORK" "$SIZE" <<'PY'
 import http.client, os, statistics, sys, threading, time, urllib.parse

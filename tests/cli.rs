@@ -568,11 +568,11 @@ async fn inspect_reads_a_descriptor_and_names_what_would_stop_an_upload() {
     let i: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(i["key"], key.as_str());
     assert_eq!(
-        i["signed_headers"],
+        i["signedHeaders"],
         serde_json::json!(["content-type", "host"])
     );
     assert_eq!(i["credential"]["region"], t.region.as_str());
-    assert!(i["expires_in"].as_i64().unwrap() > 3500);
+    assert!(i["expiresIn"].as_i64().unwrap() > 3500);
     let at = |f: &str| {
         time::OffsetDateTime::parse(
             i[f].as_str().unwrap(),
@@ -580,7 +580,7 @@ async fn inspect_reads_a_descriptor_and_names_what_would_stop_an_upload() {
         )
         .unwrap_or_else(|e| panic!("{f} {}: {e}", i[f]))
     };
-    assert_eq!(at("expires_at") - at("signed_at"), time::Duration::hours(1));
+    assert_eq!(at("expiresAt") - at("signedAt"), time::Duration::hours(1));
     assert!(!text(&out.stdout).contains(&t.secret_key));
 
     // A URL from an SDK that baked in the checksum of an empty body, and expired.

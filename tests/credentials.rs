@@ -85,10 +85,10 @@ fn signpost(home: &Path) -> Command {
 
 fn presign_args<'a>(c: &'a mut Command, m: &Ministack, key: &str) -> &'a mut Command {
     c.args([
-        "--endpoint",
-        &m.endpoint,
         "presign",
         "put",
+        "--endpoint",
+        &m.endpoint,
         "--bucket",
         &m.bucket,
         "--key",
@@ -282,7 +282,7 @@ async fn profile_assume_role_and_credential_process() {
             .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
             .env("AWS_ENDPOINT_URL_STS", &m.endpoint)
             .env("SIGNPOST_LOG", "debug")
-            .args(["--profile", profile]);
+            .env("AWS_PROFILE", profile);
         cmd
     };
 
@@ -574,12 +574,12 @@ async fn an_expiry_past_the_credentials_is_cut_or_refused() {
     let week = |strict: bool| {
         let mut cmd = signpost(home.path());
         cmd.env("AWS_CONFIG_FILE", &config).args([
+            "presign",
+            "put",
             "--profile",
             "p",
             "--endpoint",
             &m.endpoint,
-            "presign",
-            "put",
             "--bucket",
             &m.bucket,
             "--key",

@@ -513,9 +513,13 @@ async fn a_kept_upload_is_aborted_on_request_and_a_changed_file_is_never_resumed
     assert!(!ok);
     assert!(
         err.contains(&format!(
-            "cannot resume multipart upload {id}: it was modified"
+            "cannot resume multipart upload {id}: the file was modified since its parts were sent, so they are not this file's bytes"
         )),
         "{err}"
+    );
+    assert!(
+        !err.contains("was not modified"),
+        "no claim that contradicts it: {err}"
     );
     assert!(
         p.seen().iter().filter(|s| s.method == "PUT").count() <= 4,
@@ -607,4 +611,196 @@ async fn a_clock_ten_minutes_off_either_way_is_no_refusal() {
     let s = e.to_string();
     assert!(s.contains("the server's clock says it is now"), "{s}");
     assert!(s.contains("s ahead"), "{s}");
+}
+
+/// Sends `signal` (`INT`, `TERM`) to `pid`.
+fn signal(pid: u32, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}
+
+/// Parts recorded in the one journal of `state`.
+fn journaled_parts(state: &Path) -> usize {
+    std::fs::read_dir(state)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "journal"))
+        .map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains("\"etag\""))
+                .count()
+        })
+        .sum()
+}
+
+/// Runs a command line the binary printed, with `signpost` on the PATH.
+async fn run_printed(t: &TestTarget, line: &str) -> std::process::Output {
+    let dir = binary().parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .args(["-c", line])
+        .env_clear()
+        .envs(t.cli_env())
+        .env("PATH", path)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_keeps_what_is_stored_and_prints_the_commands_that_resume_or_abort() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let size = 3 * PART + 123;
+    let (file, bytes) = random_file(dir.path(), "video.mp4", size);
+    let key = t.key("interrupted.mp4");
+    let (id, job) = multipart(&t, &key, size, Validity::default()).await;
+    // Parts 3 and 4 are held at the proxy while this run lasts: the signal finds them in flight.
+    let holding = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let h = std::sync::Arc::clone(&holding);
+    let proxy = TestProxy::start(
+        &t.endpoint,
+        ProxyRules {
+            hold: Some((
+                std::sync::Arc::new(move |m: &str, target: &str| {
+                    h.load(std::sync::atomic::Ordering::SeqCst)
+                        && m == "PUT"
+                        && (target.contains("partNumber=3&") || target.contains("partNumber=4&"))
+                }),
+                Instant::now() + Duration::from_secs(20),
+            )),
+            ..ProxyRules::default()
+        },
+    )
+    .await
+    .unwrap();
+    let jf = job_file(dir.path(), "job.json", &job, &t, Some(&proxy));
+    let mut c = signpost(&t, &state);
+    c.args(["upload", "--no-progress", "--concurrency", "4", "--job"])
+        .arg(&jf)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journaled_parts(&state) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "parts 1 and 2 were not journaled in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    signal(child.id().unwrap(), "INT");
+    let out = child.wait_with_output().await.unwrap();
+    holding.store(false, std::sync::atomic::Ordering::SeqCst);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains(&format!(
+            "interrupted by SIGINT: the multipart upload {id} is kept with 2 of 4 parts stored ({} bytes), recorded in its journal",
+            2 * PART
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| !l.is_empty()).count(),
+        1,
+        "one line: {err}"
+    );
+    let resume = err
+        .split("Resume it (only the missing parts are sent): ")
+        .nth(1)
+        .and_then(|r| r.split("; or abort it: ").next())
+        .unwrap_or_else(|| panic!("no resume command: {err}"))
+        .to_owned();
+    let abort = err
+        .split("; or abort it: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        abort.starts_with("signpost upload") && abort.contains("--abort --job"),
+        "{abort}"
+    );
+    assert_eq!(journals(&state), 1, "the journal stays");
+
+    // The printed command resumes: only the missing parts are sent; the rate is for those.
+    let out = run_printed(&t, &resume).await;
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{resume}: {}", text(&out.stderr));
+    assert!(
+        said.contains(&format!("uploaded {size} bytes, "))
+            && said.contains(" of them sent in this run in ")
+            && said.contains("(2 already stored by an earlier run, not sent again)"),
+        "{said}"
+    );
+    assert!(
+        same(&stored(&t, &key).await, &bytes),
+        "the object is the file"
+    );
+    assert_eq!(
+        journals(&state),
+        0,
+        "the journal is forgotten once completed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_put_says_nothing_was_stored_and_exits_143() {
+    let t = TestTarget::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Larger than the sockets' buffers, so the held request is cut mid-body.
+    let (file, _) = random_file(dir.path(), "video.mp4", 40 * MIB);
+    let key = t.key("terminated.mp4");
+    let proxy = TestProxy::start(
+        &t.endpoint,
+        ProxyRules {
+            hold: Some((
+                proxy::object_puts(),
+                Instant::now() + Duration::from_secs(30),
+            )),
+            ..ProxyRules::default()
+        },
+    )
+    .await
+    .unwrap();
+    let jf = job_file(dir.path(), "put.json", &put_job(&t, &key), &t, Some(&proxy));
+    let mut c = signpost(&t, &dir.path().join("state"));
+    c.args(["upload", "--no-progress", "--json", "--job"])
+        .arg(&jf)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy.in_flight() == 0 {
+        assert!(Instant::now() < deadline, "the PUT never reached the proxy");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    signal(child.id().unwrap(), "TERM");
+    let out = child.wait_with_output().await.unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(
+        err.contains("interrupted by SIGTERM: nothing was stored"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["kind"], "interrupted");
+    assert_eq!(v["error"]["signal"], "SIGTERM");
+    assert_eq!(t.get(&key).await.unwrap().0, 404, "nothing stored");
 }

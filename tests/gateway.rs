@@ -234,7 +234,7 @@ async fn a_body_cut_short_or_too_large_or_damaged_stores_nothing() {
     );
     assert_no_uploads_left(&t, &key).await;
 
-    // Over --max-object-size: refused, nothing stored.
+    // Over --max-size: refused, nothing stored.
     let key = t.key("gw/large.bin");
     let url = signed_for(&g, &t, &key, Validity::default());
     let resp = like_the_runner(reqwest::Method::PUT, &url, data(21 * MIB as usize, 4)).await;

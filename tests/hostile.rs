@@ -77,7 +77,7 @@ async fn gateway(upstream: &str, nofile: Option<u32>, extra: &[&str]) -> Process
         upstream,
         "--part-size",
         "5MiB",
-        "--max-object-size",
+        "--max-size",
         "10GiB",
     ]
     .map(String::from)

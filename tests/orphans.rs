@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use signpost_presign::{Credentials, Endpoint, PresignRequest, Presigner, S3Operation};
+use signpost_tests::free_port;
 use signpost_tests::raw;
 use signpost_tests::receiver::Process;
 use tokio::io::AsyncWriteExt;
@@ -27,14 +28,6 @@ fn env() -> Vec<(&'static str, String)> {
         ("AWS_SECRET_ACCESS_KEY", SK.into()),
         ("AWS_REGION", "us-east-1".into()),
     ]
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn serve(port: u16, data: &Path) -> Process {
@@ -61,7 +54,7 @@ async fn gateway(upstream: &str, extra: &[&str]) -> Process {
         upstream,
         "--part-size",
         "5MiB",
-        "--max-object-size",
+        "--max-size",
         "1GiB",
         "--orphan-after",
         "3",

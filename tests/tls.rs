@@ -55,8 +55,8 @@ async fn upload(
     setup: impl FnOnce(&mut Command),
 ) -> std::process::Output {
     let mut c = signpost(t, endpoint);
-    setup(&mut c);
     c.args(["upload", "--job"]).arg(job).arg(file);
+    setup(&mut c);
     run(c).await
 }
 

@@ -28,6 +28,7 @@ pub fn load(arg: &str) -> anyhow::Result<RunnerJobCustomUpload> {
 
 /// A credential scope, as shown.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Scope {
     /// The access key id.
     pub access_key_id: String,
@@ -52,6 +53,7 @@ impl From<CredentialScope> for Scope {
 
 /// The multipart plan, summed up.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Multipart {
     /// The upload id.
     pub upload_id: Option<String>,
@@ -67,6 +69,7 @@ pub struct Multipart {
 
 /// Everything `inspect` reports.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Inspection {
     /// Presigned PUT, POST form or multipart upload.
     pub kind: &'static str,

@@ -8,6 +8,7 @@ pub mod fault_proxy;
 pub mod http;
 pub mod inspect;
 pub mod remedy;
+pub mod report;
 pub mod roundtrip;
 pub mod s3;
 pub mod share;

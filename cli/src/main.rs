@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use signpost::config::S3Args;
-
+use signpost::report;
 mod cmd;
 
 /// jemalloc: the gateway and the embedded server allocate and free part-sized buffers (megabytes)
@@ -18,8 +17,6 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[derive(Parser)]
 #[command(name = "signpost", version, about, long_about = None)]
 struct Cli {
-    #[command(flatten)]
-    s3: S3Args,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,6 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the embedded S3 server (s3s + s3s-fs) until Ctrl-C.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Serve(cmd::serve::ServeArgs),
     /// Presign an upload target and print it as a RunnerJobCustomUpload descriptor.
     #[command(subcommand)]
@@ -34,9 +32,11 @@ enum Command {
     /// Upload a file to a descriptor (PeerTube's JSON works as is).
     Upload(cmd::upload::UploadArgs),
     /// Presign, upload, read back and compare, for PUT, POST and multipart, plus negative cases.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Roundtrip(cmd::roundtrip::RoundtripArgs),
     /// Accept uploads to URLs signed for the gateway (as the stock PeerTube runner sends them)
     /// and store them in the upstream S3.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Gateway(cmd::gateway::GatewayArgs),
     /// What a descriptor or presigned URL says (method, key, scope, expiry, signed headers,
     /// policy, parts) and what would stop an upload; no credentials needed. Exit 1 on a problem.
@@ -44,6 +44,21 @@ enum Command {
     /// Would S3 accept this request or form? Checked with the credentials (for receivers and
     /// job servers). Exit 0 when accepted, 1 with the rule that fails.
     Verify(cmd::inspect::VerifyArgs),
+}
+
+impl Command {
+    /// The command's name for `--json`, and whether `--json` was given.
+    fn output(&self) -> (&'static str, bool) {
+        match self {
+            Command::Serve(_) => ("serve", false),
+            Command::Gateway(_) => ("gateway", false),
+            Command::Presign(c) => ("presign", c.json()),
+            Command::Upload(a) => ("upload", a.json),
+            Command::Roundtrip(a) => ("roundtrip", a.json),
+            Command::Inspect(a) => ("inspect", a.json),
+            Command::Verify(a) => ("verify", a.json),
+        }
+    }
 }
 
 /// `SIGNPOST_LOG`, by default `warn` (`error` for `roundtrip`, whose table reports the retries
@@ -97,28 +112,40 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (name, json) = cli.command.output();
     let result = rt.block_on(async {
         match cli.command {
-            Command::Serve(a) => cmd::serve::run(&cli.s3, a).await,
-            Command::Presign(c) => cmd::presign::run(&cli.s3, c).await,
-            Command::Upload(a) => cmd::upload::run(&cli.s3, a).await,
-            Command::Roundtrip(a) => cmd::roundtrip::run(&cli.s3, a).await,
-            Command::Gateway(a) => cmd::gateway::run(&cli.s3, a).await,
+            Command::Serve(a) => cmd::serve::run(a).await,
+            Command::Presign(c) => cmd::presign::run(c).await,
+            Command::Upload(a) => cmd::upload::run(a).await,
+            Command::Roundtrip(a) => cmd::roundtrip::run(a).await,
+            Command::Gateway(a) => cmd::gateway::run(a).await,
             Command::Inspect(a) => cmd::inspect::inspect_cmd(a),
-            Command::Verify(a) => cmd::inspect::verify_cmd(&cli.s3, a).await,
+            Command::Verify(a) => cmd::inspect::verify_cmd(a).await,
         }
     });
     match result {
         Ok(code) => code,
         Err(e) => {
             // One line: what failed and why, down the chain, each cause once; no backtrace.
-            let cause: &(dyn std::error::Error + 'static) = e.as_ref();
-            eprintln!(
-                "error: {}{}",
-                signpost_wire::error_line(cause),
-                signpost::remedy::suffix(cause, None)
-            );
-            ExitCode::FAILURE
+            let (line, object, exit) = match e.downcast_ref::<report::Failed>() {
+                Some(f) => (f.line.clone(), f.json.clone(), f.exit),
+                None => {
+                    let cause: &(dyn std::error::Error + 'static) = e.as_ref();
+                    let line = format!(
+                        "{}{}",
+                        signpost_wire::error_line(cause),
+                        signpost::remedy::suffix(cause, None)
+                    );
+                    let object = report::failure(name, cause, &line);
+                    (line, object, 1)
+                }
+            };
+            eprintln!("error: {line}");
+            if json {
+                report::emit(&object);
+            }
+            ExitCode::from(exit)
         }
     }
 }

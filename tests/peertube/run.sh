@@ -47,12 +47,12 @@ fi
 UPSTREAM=$SIGNPOST_TEST_ENDPOINT
 BUCKET=${SIGNPOST_TEST_BUCKET:-signpost-test}
 export AWS_REGION=${AWS_REGION:-us-east-1} SIGNPOST_LOG=info
-"$BIN" --endpoint "$UPSTREAM" presign list-uploads --bucket "$BUCKET" >/dev/null
+"$BIN" presign list-uploads --endpoint "$UPSTREAM" --bucket "$BUCKET" >/dev/null
 
 # The gateway, in front of it.
 GW_PORT=$(free_port)
 GATEWAY=http://127.0.0.1:$GW_PORT
-"$BIN" --endpoint "$UPSTREAM" gateway --addr "127.0.0.1:$GW_PORT" --part-size 16MiB --max-uploads 16 > "$WORK/gateway.log" 2>&1 &
+"$BIN" gateway --endpoint "$UPSTREAM" --addr "127.0.0.1:$GW_PORT" --part-size 16MiB --max-uploads 16 > "$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 PIDS+=($GW_PID)
 for _ in $(seq 50); do curl -s -o /dev/null "$GATEWAY/" && break; sleep 0.1; done
@@ -60,7 +60,7 @@ for _ in $(seq 50); do curl -s -o /dev/null "$GATEWAY/" && break; sleep 0.1; don
 PREFIX="peertube/$(date +%s%N)"
 signed() { # KEY [PRESIGN ARGS...] -> a URL signed for the gateway
   local key=$1; shift
-  "$BIN" --endpoint "$GATEWAY" presign put --bucket "$BUCKET" --key "$key" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'
+  "$BIN" presign put --endpoint "$GATEWAY" --bucket "$BUCKET" --key "$key" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])'
 }
 mkfile() { head -c "$2" /dev/urandom > "$WORK/$1"; echo "$WORK/$1"; }
 
@@ -75,7 +75,7 @@ EXPIRED=$(signed "$K_BAD" --expires 60 --at "$(date -u -d '-1 hour' +%Y-%m-%dT%H
 python3 - "$WORK/jobs.json" <<PY
 import json, sys, subprocess
 def signed(key):
-    out = subprocess.run(["$BIN", "--endpoint", "$GATEWAY", "presign", "put", "--bucket", "$BUCKET", "--key", key],
+    out = subprocess.run(["$BIN", "presign", "put", "--endpoint", "$GATEWAY", "--bucket", "$BUCKET", "--key", key],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)["url"]
 groups = [
@@ -100,14 +100,14 @@ cat "$WORK/outcomes.json"
 
 same() { # KEY FILE
   local url got want
-  url=$("$BIN" --endpoint "$UPSTREAM" presign get --bucket "$BUCKET" --key "$1")
+  url=$("$BIN" presign get --endpoint "$UPSTREAM" --bucket "$BUCKET" --key "$1")
   got=$(curl -sS -f "$url" | sha256sum | cut -d' ' -f1) || fail "$1 was not stored"
   want=$(sha256sum < "$2" | cut -d' ' -f1)
   [ "$got" = "$want" ] || fail "$1 differs from its file (an envelope stored?)"
 }
 absent() { # KEY
   local url code
-  url=$("$BIN" --endpoint "$UPSTREAM" presign get --bucket "$BUCKET" --key "$1")
+  url=$("$BIN" presign get --endpoint "$UPSTREAM" --bucket "$BUCKET" --key "$1")
   code=$(curl -s -o /dev/null -w '%{http_code}' "$url")
   [ "$code" = 404 ] || fail "$1 exists (HTTP $code) but must not"
 }
@@ -142,7 +142,7 @@ kill -9 "$RUNNER" 2>/dev/null || fail "the runner finished before it could be ki
 wait "$RUNNER" 2>/dev/null || true
 until_metric uploads_in_flight -eq 0 60 || fail "the killed runner's upload was still in flight after 60 s"
 absent "$K_KILLED"
-LIST=$("$BIN" --endpoint "$UPSTREAM" presign list-uploads --bucket "$BUCKET")
+LIST=$("$BIN" presign list-uploads --endpoint "$UPSTREAM" --bucket "$BUCKET")
 uploads=$(curl -sS -f "$LIST") || fail "ListMultipartUploads failed"
 case "$uploads" in
   *"<ListMultipartUploadsResult"*) ;;

@@ -58,7 +58,7 @@ runner_module "$WORK"
 # Two gateways, their journal swept every 5 s (orphans after 10 s).
 start_gateway() { # NAME: sets PORT and PID
   PORT=$(free_port)
-  "$BIN" --endpoint "$UPSTREAM" gateway --addr "127.0.0.1:$PORT" --part-size 5MiB --max-object-size 1GiB \
+  "$BIN" gateway --endpoint "$UPSTREAM" --addr "127.0.0.1:$PORT" --part-size 5MiB --max-size 1GiB \
     --orphan-after 10 --sweep-bucket "$BUCKET" > "$WORK/gateway-$1.log" 2>&1 &
   PID=$!
   PIDS+=($PID)
@@ -115,7 +115,7 @@ for i in $(seq 0 $((UPLOADS - 1))); do head -c $((SIZE + i * 4099)) /dev/urandom
 python3 - "$WORK/jobs.json" <<PY
 import json, sys, subprocess
 def signed(key):
-    out = subprocess.run(["$BIN", "--endpoint", "$LB", "presign", "put", "--bucket", "$BUCKET", "--key", key],
+    out = subprocess.run(["$BIN", "presign", "put", "--endpoint", "$LB", "--bucket", "$BUCKET", "--key", key],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)["url"]
 json.dump([[{"name": str(i), "url": signed(f"$PREFIX/{i}.mp4"), "method": "PUT",
@@ -150,7 +150,7 @@ for n in sorted(outcomes, key=int):
 PY
 oks=0 fails=0
 while read -r n outcome; do
-  url=$("$BIN" --endpoint "$UPSTREAM" presign get --bucket "$BUCKET" --key "$PREFIX/$n.mp4")
+  url=$("$BIN" presign get --endpoint "$UPSTREAM" --bucket "$BUCKET" --key "$PREFIX/$n.mp4")
   if [ "$outcome" = ok ]; then
     got=$(curl -sS -f "$url" | sha256sum | cut -d' ' -f1) || fail "$n was not stored"
     [ "$got" = "$(sha256sum < "$WORK/f$n.mp4" | cut -d' ' -f1)" ] || fail "$n differs from its file"
@@ -164,7 +164,7 @@ done < "$WORK/verdicts"
 echo "scale test: $oks uploads through b stored byte-identical, $fails through a failed at the runner and stored nothing"
 
 # The survivor's sweep aborts what a left: nothing listed within 90 s.
-LIST=$("$BIN" --endpoint "$UPSTREAM" presign list-uploads --bucket "$BUCKET")
+LIST=$("$BIN" presign list-uploads --endpoint "$UPSTREAM" --bucket "$BUCKET")
 none_left() { # a listing, and no upload in it
   local l; l=$(curl -sS -f "$LIST") || return 1
   case "$l" in *"<ListMultipartUploadsResult"*) ;; *) return 1;; esac

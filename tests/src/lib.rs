@@ -61,6 +61,14 @@ pub fn upload_args(c: &mut tokio::process::Command, job: &std::path::Path, file:
     .stderr(std::process::Stdio::piped());
 }
 
+/// A free loopback port (bound, then released): for a process that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
 /// An address where nothing listens, for a proxy or service that is not there: the discard port,
 /// below the kernel's range for port 0, so no server that a test running meanwhile starts can be
 /// there (a port a test binds and frees could be taken again at once). Panics if something

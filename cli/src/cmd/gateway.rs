@@ -24,9 +24,10 @@ pub struct GatewayArgs {
     /// Its secret (prefer the environment variable).
     #[arg(long, env = "SIGNPOST_GATEWAY_SECRET_KEY", hide_env_values = true)]
     verify_secret_key: Option<Secret>,
-    /// The largest object accepted.
-    #[arg(long, value_parser = super::size, default_value = "50GiB")]
-    max_object_size: u64,
+    /// The largest object accepted (the same flag as `presign`'s; --max-object-size is its
+    /// old name).
+    #[arg(long, alias = "max-object-size", value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size, default_value = "50GiB")]
+    max_size: u64,
     /// Uploads at once, whatever their size; more are answered 503 SlowDown.
     #[arg(long, default_value_t = 1024)]
     max_uploads: usize,
@@ -35,33 +36,36 @@ pub struct GatewayArgs {
     max_uploads_per_key: usize,
     /// Memory all uploads in flight may hold: each counts its length, or two parts when larger
     /// or unknown; past it, 503 SlowDown.
-    #[arg(long, value_parser = super::size, default_value = "512MiB")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size, default_value = "512MiB")]
     max_memory: u64,
     /// Bytes per upstream part, and the largest body stored with one PUT. About two parts are
     /// held in memory per upload.
-    #[arg(long, value_parser = super::size, default_value = "16MiB")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size, default_value = "16MiB")]
     part_size: u64,
-    /// The longest a whole upload may take, in seconds.
-    #[arg(long, default_value_t = 6 * 3600)]
-    read_timeout: u64,
-    /// Seconds after a gateway's last heartbeat when the multipart uploads it journaled (under
+    /// The longest a whole upload may take.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::duration, default_value = "6h")]
+    read_timeout: Duration,
+    /// How long after a gateway's last heartbeat when the multipart uploads it journaled (under
     /// `.signpost-gateway/` in each bucket) count as orphaned and are aborted by any gateway of
     /// this upstream.
-    #[arg(long, default_value_t = 45, value_parser = clap::value_parser!(u64).range(1..))]
-    orphan_after: u64,
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::positive_duration, default_value = "45s")]
+    orphan_after: Duration,
     /// A bucket to sweep for orphaned uploads from the start (repeatable); buckets uploaded to
     /// are swept once used.
     #[arg(long = "sweep-bucket", value_name = "BUCKET")]
     sweep_buckets: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
-pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
-    let endpoint = s3
+pub async fn run(a: GatewayArgs) -> Result<ExitCode> {
+    let endpoint = a
+        .s3
         .endpoint_url()
         .context("the gateway needs the upstream S3: give --endpoint URL (or AWS_ENDPOINT_URL)")?;
-    let s3 = s3.resolve().await?;
+    let s3 = a.s3.resolve().await?;
     let region = s3.region.clone();
     // Refreshed before they expire when they come from a role: the gateway runs for days.
     let upstream = s3.presigner().await?;
@@ -85,15 +89,15 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
     };
     let gateway = Gateway::start(GatewayOptions {
         upstream_ca: s3.ca_certificates(),
-        max_object_size: a.max_object_size,
+        max_object_size: a.max_size,
         max_uploads: a.max_uploads,
         max_uploads_per_key: a.max_uploads_per_key,
         max_memory: a.max_memory,
         part_size: a.part_size,
-        read_timeout: Duration::from_secs(a.read_timeout),
+        read_timeout: a.read_timeout,
         limits: a.limits.limits(),
         tls: a.limits.tls(),
-        orphan_after: Duration::from_secs(a.orphan_after),
+        orphan_after: a.orphan_after,
         sweep_buckets: a.sweep_buckets.clone(),
         ..GatewayOptions::new(a.addr, upstream, verify_credentials.clone())
     })
@@ -109,12 +113,12 @@ pub async fn run(s3: &S3Args, a: GatewayArgs) -> Result<ExitCode> {
         ),
         format!(
             "  uploads:    {} bytes per object, {} at once ({} per key) within {} bytes of memory, {} byte parts",
-            a.max_object_size, a.max_uploads, a.max_uploads_per_key, a.max_memory, a.part_size
+            a.max_size, a.max_uploads, a.max_uploads_per_key, a.max_memory, a.part_size
         ),
         format!("  limits:     {}", a.limits.describe()),
         format!(
-            "  clean-up:   unfinished multipart uploads journaled under .signpost-gateway/, aborted {} s after their gateway's last heartbeat{}",
-            a.orphan_after,
+            "  clean-up:   unfinished multipart uploads journaled under .signpost-gateway/, aborted {} after their gateway's last heartbeat{}",
+            signpost::size::describe(a.orphan_after),
             if a.sweep_buckets.is_empty() {
                 String::new()
             } else {

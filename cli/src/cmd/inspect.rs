@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use signpost::config::S3Args;
+use signpost::config::{CredentialArgs, S3Args, TlsArgs};
 use signpost::inspect::{inspect, load, render};
 use signpost_presign::{Verifier, VerifyError};
 use signpost_wire::{RunnerJobCustomUpload, UploadMethod};
@@ -14,18 +14,22 @@ use time::OffsetDateTime;
 pub struct InspectArgs {
     /// A descriptor (JSON file, or - for standard input), or a presigned URL.
     target: String,
-    /// Print JSON.
+    /// Print the inspection as JSON (README: "--json").
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 pub fn inspect_cmd(a: InspectArgs) -> Result<ExitCode> {
     let job = load(&a.target)?;
     let i = inspect(&job, OffsetDateTime::now_utc());
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&i)?);
+        signpost::report::emit(&signpost::report::envelope(
+            "inspect",
+            i.findings.is_empty(),
+            serde_json::to_value(&i)?,
+        ));
     } else {
-        print!("{}", render(&i));
+        signpost::report::print_text(&render(&i));
     }
     // Exit 0 when nothing stands in the way of an upload.
     Ok(if i.findings.is_empty() {
@@ -54,14 +58,42 @@ pub struct VerifyArgs {
     /// For a POST form: the uploaded file's name, substituted for ${filename} in its key.
     #[arg(long, default_value = "file")]
     file_name: String,
+    /// Print the verdicts as JSON (README: "--json").
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    credentials: CredentialArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
-fn report(what: &str, r: &Result<(), VerifyError>) {
-    match r {
-        Ok(()) => {
-            println!("{what}: accepted (signature, expiry, scope and headers as S3 checks them)")
+/// The verdicts, printed as they come (text) or gathered for one JSON object.
+struct Verdicts {
+    json: bool,
+    checks: Vec<serde_json::Value>,
+}
+
+impl Verdicts {
+    fn report(&mut self, what: &str, r: &Result<(), VerifyError>) {
+        if self.json {
+            self.checks.push(match r {
+                Ok(()) => serde_json::json!({ "what": what, "accepted": true }),
+                Err(e) => serde_json::json!({
+                    "what": what,
+                    "accepted": false,
+                    "status": e.status(),
+                    "s3Code": e.s3_code(),
+                    "reason": e.to_string(),
+                }),
+            });
+            return;
         }
-        Err(e) => println!("{what}: refused, {} {}: {e}", e.status(), e.s3_code()),
+        signpost::report::print_text(&match r {
+            Ok(()) => format!(
+                "{what}: accepted (signature, expiry, scope and headers as S3 checks them)\n"
+            ),
+            Err(e) => format!("{what}: refused, {} {}: {e}\n", e.status(), e.s3_code()),
+        });
     }
 }
 
@@ -70,8 +102,15 @@ fn authority(url: &str) -> String {
     rest[..rest.find(['/', '?']).unwrap_or(rest.len())].to_owned()
 }
 
-pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
-    let s3 = s3.resolve().await?;
+pub async fn verify_cmd(a: VerifyArgs) -> Result<ExitCode> {
+    // No endpoint: the URL names its host; the credentials and the region are what is checked.
+    let s3 = S3Args {
+        credentials: a.credentials.clone(),
+        tls: a.tls.clone(),
+        ..S3Args::default()
+    }
+    .resolve()
+    .await?;
     let verifier = Verifier::new(s3.credentials().await?, s3.region.clone());
     let job: RunnerJobCustomUpload = load(&a.target)?;
     let now = OffsetDateTime::now_utc();
@@ -86,6 +125,10 @@ pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
             .map(|_| ())
     };
     let mut ok = true;
+    let mut v = Verdicts {
+        json: a.json,
+        checks: Vec::new(),
+    };
     if let Some(mp) = &job.multipart {
         let mut first_refusal = None;
         for (i, part) in mp.parts.iter().enumerate() {
@@ -94,10 +137,10 @@ pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
             }
         }
         match first_refusal {
-            None => println!("{} part URLs: accepted", mp.parts.len()),
+            None => v.report(&format!("{} part URLs", mp.parts.len()), &Ok(())),
             Some((n, e)) => {
                 ok = false;
-                report(&format!("part {n} (the first refused)"), &Err(e));
+                v.report(&format!("part {n} (the first refused)"), &Err(e));
             }
         }
         for (what, method, url) in [
@@ -106,7 +149,7 @@ pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
         ] {
             let r = presigned(method, url, &a.headers);
             ok &= r.is_ok();
-            report(what, &r);
+            v.report(what, &r);
         }
     } else if job.method == UploadMethod::Post && a.method.is_none() {
         let fields: Vec<(String, String)> = job
@@ -129,7 +172,7 @@ pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
             )
             .map(|_| ());
         ok = r.is_ok();
-        report("POST form", &r);
+        v.report("POST form", &r);
     } else {
         let method = a
             .method
@@ -143,7 +186,14 @@ pub async fn verify_cmd(s3: &S3Args, a: VerifyArgs) -> Result<ExitCode> {
         headers.extend(a.headers.iter().cloned());
         let r = presigned(&method, job.url.as_str(), &headers);
         ok = r.is_ok();
-        report(&format!("{method} request"), &r);
+        v.report(&format!("{method} request"), &r);
+    }
+    if a.json {
+        signpost::report::emit(&signpost::report::envelope(
+            "verify",
+            ok,
+            serde_json::json!({ "checks": v.checks }),
+        ));
     }
     Ok(if ok {
         ExitCode::SUCCESS

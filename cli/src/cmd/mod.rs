@@ -25,3 +25,16 @@ pub fn rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
 pub fn size(s: &str) -> Result<u64, String> {
     signpost::size::parse_size(s)
 }
+
+/// Parses a duration (`3600`, `90s`, `30m`, `6h`, `7d`).
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    signpost::size::parse_duration(s)
+}
+
+/// Parses a duration that must not be zero.
+pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    match duration(s)? {
+        d if d.is_zero() => Err(format!("{s:?}: must be at least 1 s")),
+        d => Ok(d),
+    }
+}

@@ -13,15 +13,20 @@ use signpost_presign::{MultipartPlan, PresignRequest, Presigner, S3Operation, Va
 #[derive(Subcommand)]
 pub enum PresignCommand {
     /// A presigned PUT URL (PutObject), as a descriptor with the headers to send.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Put(PutArgs),
     /// A POST policy form (browser-based upload), as a descriptor with its fields.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Post(PostArgs),
     /// A presigned GET URL, printed alone.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Get(GetArgs),
     /// Starts a multipart upload on the endpoint and prints the descriptor with its part URLs.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     Multipart(MultipartArgs),
     /// A presigned ListMultipartUploads URL (the uploads begun and neither completed nor
     /// aborted), printed alone.
+    #[command(after_help = signpost::size::UNITS_HELP)]
     ListUploads(ListUploadsArgs),
 }
 
@@ -36,9 +41,9 @@ pub struct Common {
     /// Bucket.
     #[arg(long)]
     bucket: String,
-    /// Validity in seconds (1 to 604800).
-    #[arg(long, default_value_t = 3600)]
-    expires: u64,
+    /// How long the URLs are valid: 1 s to 7d (S3's limit).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::duration, default_value = "1h")]
+    expires: Duration,
     /// Sign as of this time (RFC 3339) instead of now.
     #[arg(long, value_parser = super::rfc3339)]
     at: Option<time::OffsetDateTime>,
@@ -46,12 +51,16 @@ pub struct Common {
     /// before the URL would (temporary credentials: a role, a session token).
     #[arg(long)]
     strict_expiry: bool,
+    /// A failure as JSON on standard output too (the result is JSON either way: the descriptor,
+    /// or {"url": …} for get and list-uploads).
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 #[derive(Args)]
 pub struct PutArgs {
-    #[command(flatten)]
-    common: Common,
     /// Object key.
     #[arg(long)]
     key: String,
@@ -66,14 +75,14 @@ pub struct PutArgs {
     checksum_sha256: Option<std::path::PathBuf>,
     /// Sign Content-Length: the server refuses a body of any other size (and the uploader
     /// refuses another file before sending it).
-    #[arg(long, value_name = "BYTES", value_parser = super::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size)]
     content_length: Option<u64>,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
 pub struct PostArgs {
-    #[command(flatten)]
-    common: Common,
     /// Exact object key.
     #[arg(
         long,
@@ -85,10 +94,10 @@ pub struct PostArgs {
     #[arg(long)]
     key_prefix: Option<String>,
     /// Smallest accepted file size.
-    #[arg(long, value_parser = super::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size)]
     min_size: Option<u64>,
     /// Largest accepted file size.
-    #[arg(long, value_parser = super::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size)]
     max_size: Option<u64>,
     /// Exact Content-Type.
     #[arg(long, conflicts_with = "content_type_prefix")]
@@ -105,6 +114,8 @@ pub struct PostArgs {
     /// What to print: the descriptor (json), a page with the form (html), or a curl command.
     #[arg(long, value_enum, default_value = "json")]
     format: FormFormat,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// How `presign post` prints the form.
@@ -120,25 +131,23 @@ pub enum FormFormat {
 
 #[derive(Args)]
 pub struct GetArgs {
-    #[command(flatten)]
-    common: Common,
     /// Object key.
     #[arg(long)]
     key: String,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
 pub struct MultipartArgs {
-    #[command(flatten)]
-    common: Common,
     /// Object key.
     #[arg(long)]
     key: String,
     /// Bytes per part (5MiB to 5GiB).
-    #[arg(long, value_parser = super::size, default_value = "64MiB")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size, default_value = "64MiB")]
     part_size: u64,
     /// Largest file the plan must carry (at most 10,000 parts).
-    #[arg(long, value_parser = super::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size)]
     max_size: u64,
     /// Content-Type of the object (set when the upload is started).
     #[arg(long, conflicts_with = "upload_id")]
@@ -147,12 +156,14 @@ pub struct MultipartArgs {
     /// expired; a runner resumes it, sending only the parts the server does not hold).
     #[arg(long)]
     upload_id: Option<String>,
+    #[command(flatten)]
+    common: Common,
 }
 
 impl Common {
     /// `--expires` and `--at`, checked once for whatever is signed.
     fn validity(&self) -> Result<Validity> {
-        let v = Validity::expires_in(Duration::from_secs(self.expires))?;
+        let v = Validity::expires_in(self.expires)?;
         let v = if self.strict_expiry {
             v.strict_expiry()
         } else {
@@ -173,29 +184,77 @@ fn warn_if_capped(p: &Presigner, common: &Common) -> Result<()> {
         && let Some(end) = p.credentials().and_then(|c| c.expires_at())
     {
         eprintln!(
-            "warning: the credentials expire at {}, before the {} s asked for: the URLs are valid only until then (S3 refuses them afterwards). Give a shorter --expires, or --strict-expiry to refuse instead",
+            "warning: the credentials expire at {}, before the {} asked for: the URLs are valid only until then (S3 refuses them afterwards). Give a shorter --expires, or --strict-expiry to refuse instead",
             signpost_wire::amz_date::format_rfc3339(end),
-            common.expires
+            signpost::size::describe(common.expires)
         );
     }
     Ok(())
 }
 
-fn print(job: &signpost_wire::RunnerJobCustomUpload) {
-    println!("{}", job.to_json_pretty());
+/// Which endpoint the URLs are signed for, on standard error: without one, AWS S3, which is
+/// easy to miss while a local server runs.
+fn say_endpoint(args: &signpost::config::S3Args, s3: &signpost::config::S3Config) -> Result<()> {
+    let e = s3.endpoint()?;
+    let addressing = match e.addressing() {
+        signpost_presign::Addressing::Path => "path style",
+        signpost_presign::Addressing::VirtualHosted => "virtual-hosted",
+    };
+    match args.endpoint_url() {
+        Some(_) => eprintln!(
+            "signed for {} (region {}, {addressing})",
+            e.url(),
+            e.region()
+        ),
+        None => eprintln!(
+            "signed for AWS S3 at {} (region {}, {addressing}): no --endpoint, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is set; for a local server give --endpoint http://127.0.0.1:9000 or the `export AWS_ENDPOINT_URL=` line its banner prints",
+            e.url(),
+            e.region()
+        ),
+    }
+    Ok(())
 }
 
-pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
-    let s3 = s3.resolve().await?;
+fn print(job: &signpost_wire::RunnerJobCustomUpload) {
+    signpost::report::print_text(&format!("{}\n", job.to_json_pretty()));
+}
+
+/// A URL alone, or with `--json` in the command's JSON object.
+fn print_url(url: &str, json: bool) {
+    if json {
+        signpost::report::emit(&signpost::report::success(
+            "presign",
+            serde_json::json!({ "url": url }),
+        ));
+    } else {
+        signpost::report::print_text(&format!("{url}\n"));
+    }
+}
+
+impl PresignCommand {
+    fn common(&self) -> &Common {
+        match self {
+            PresignCommand::Put(a) => &a.common,
+            PresignCommand::Post(a) => &a.common,
+            PresignCommand::Get(a) => &a.common,
+            PresignCommand::Multipart(a) => &a.common,
+            PresignCommand::ListUploads(a) => &a.common,
+        }
+    }
+
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        self.common().json
+    }
+}
+
+pub async fn run(cmd: PresignCommand) -> Result<ExitCode> {
+    let common = cmd.common();
+    let json = common.json;
+    let s3 = common.s3.resolve().await?;
     let p = s3.presigner().await?;
-    let common = match &cmd {
-        PresignCommand::Put(a) => &a.common,
-        PresignCommand::Post(a) => &a.common,
-        PresignCommand::Get(a) => &a.common,
-        PresignCommand::Multipart(a) => &a.common,
-        PresignCommand::ListUploads(a) => &a.common,
-    };
     warn_if_capped(&p, common)?;
+    let endpoint_note = (common.s3.clone(), s3.clone());
     match cmd {
         PresignCommand::Put(a) => {
             let mut req = PresignRequest::put_object(&*a.common.bucket, &*a.key)
@@ -229,6 +288,12 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
                 (None, Some(pfx)) => b.key_starts_with(pfx),
                 (None, None) => anyhow::bail!("give --key or --key-prefix"),
             };
+            let post_limit = signpost_wire::limits::MAX_PUT_SIZE;
+            if let Some(max) = a.max_size.filter(|m| *m > post_limit) {
+                eprintln!(
+                    "warning: --max-size {max} is above S3's limit for a POST upload (5 GiB): AWS S3 refuses a larger file whatever the policy allows (EntityTooLarge); for larger files presign a multipart upload (presign multipart)"
+                );
+            }
             if a.min_size.is_some() || a.max_size.is_some() {
                 b = b.content_length_range(a.min_size.unwrap_or(0), a.max_size.unwrap_or(5 << 30));
             }
@@ -247,8 +312,12 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
             let form = b.build()?;
             match a.format {
                 FormFormat::Json => print(&form.to_descriptor()),
-                FormFormat::Html => print!("{}", signpost::share::html_form(&form)),
-                FormFormat::Curl => print!("{}", signpost::share::curl_command(&form)),
+                FormFormat::Html => {
+                    signpost::report::print_text(&signpost::share::html_form(&form))
+                }
+                FormFormat::Curl => {
+                    signpost::report::print_text(&signpost::share::curl_command(&form))
+                }
             }
         }
         PresignCommand::Get(a) => {
@@ -256,14 +325,14 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
                 &PresignRequest::get_object(&*a.common.bucket, &*a.key)
                     .validity(a.common.validity()?),
             )?;
-            println!("{}", r.url().as_str());
+            print_url(r.url().as_str(), json);
         }
         PresignCommand::ListUploads(a) => {
             let r = p.presign(
                 &PresignRequest::bucket(S3Operation::ListMultipartUploads, &*a.common.bucket)
                     .validity(a.common.validity()?),
             )?;
-            println!("{}", r.url().as_str());
+            print_url(r.url().as_str(), json);
         }
         PresignCommand::Multipart(a) => {
             let validity = a.common.validity()?;
@@ -323,5 +392,6 @@ pub async fn run(s3: &S3Args, cmd: PresignCommand) -> Result<ExitCode> {
             }
         }
     }
+    say_endpoint(&endpoint_note.0, &endpoint_note.1)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,34 +7,35 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
+use signpost::size::describe;
 use signpost_serve::{Limits, TlsFiles};
 
 /// Limits on what clients send; the defaults are never looser than nginx's.
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Limits (per receiver)")]
 pub struct LimitArgs {
-    /// Seconds a connection may take to send a request's headers, counted from its start or its
+    /// How long a connection may take to send a request's headers, counted from its start or its
     /// previous answer (so also the idle keep-alive timeout).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    header_timeout: u64,
-    /// Seconds a request body may go without a byte.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    body_timeout: u64,
-    /// Seconds an answer may wait for the client to read.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    send_timeout: u64,
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::duration, default_value = "60s")]
+    header_timeout: Duration,
+    /// How long a request body may go without a byte.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::duration, default_value = "60s")]
+    body_timeout: Duration,
+    /// How long an answer may wait for the client to read.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::duration, default_value = "60s")]
+    send_timeout: Duration,
     /// Connections at once (more wait in the kernel's queue).
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
     /// Bytes of a POST form before its file (S3: 20 KB).
-    #[arg(long, value_name = "SIZE", value_parser = super::size, default_value = "64KiB")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size, default_value = "64KiB")]
     max_form_bytes: u64,
     /// Fields of a POST form before its file.
     #[arg(long, value_name = "N", default_value_t = 100)]
     max_form_fields: usize,
-    /// Seconds a drain (SIGTERM, Ctrl-C) lets uploads in flight finish before cutting them.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    drain_timeout: u64,
+    /// How long a drain (SIGTERM, Ctrl-C) lets uploads in flight finish before cutting them.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = super::duration, default_value = "30s")]
+    drain_timeout: Duration,
     /// PEM certificate chain: serve HTTPS (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -47,13 +48,13 @@ impl LimitArgs {
     /// The core's limits.
     pub fn limits(&self) -> Limits {
         let mut l = Limits::default();
-        l.header_timeout = Duration::from_secs(self.header_timeout);
-        l.body_timeout = Duration::from_secs(self.body_timeout);
-        l.send_timeout = Duration::from_secs(self.send_timeout);
+        l.header_timeout = self.header_timeout;
+        l.body_timeout = self.body_timeout;
+        l.send_timeout = self.send_timeout;
         l.max_connections = self.max_connections;
         l.form_bytes = usize::try_from(self.max_form_bytes).unwrap_or(usize::MAX);
         l.form_fields = self.max_form_fields;
-        l.drain_timeout = Duration::from_secs(self.drain_timeout);
+        l.drain_timeout = self.drain_timeout;
         l
     }
 
@@ -68,14 +69,14 @@ impl LimitArgs {
     /// One line for the banner.
     pub fn describe(&self) -> String {
         format!(
-            "headers {} s, bodies {} s without a byte, answers {} s, {} connections, forms {} bytes / {} fields, drain {} s",
-            self.header_timeout,
-            self.body_timeout,
-            self.send_timeout,
+            "headers {}, bodies {} without a byte, answers {}, {} connections, forms {} bytes / {} fields, drain {}",
+            describe(self.header_timeout),
+            describe(self.body_timeout),
+            describe(self.send_timeout),
             self.max_connections,
             self.max_form_bytes,
             self.max_form_fields,
-            self.drain_timeout
+            describe(self.drain_timeout)
         )
     }
 }

@@ -13,23 +13,28 @@ pub struct RoundtripArgs {
     #[arg(long, default_value = "signpost-roundtrip")]
     bucket: String,
     /// Bytes per test file.
-    #[arg(long, value_parser = super::size, default_value = "8MiB")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size, default_value = "8MiB")]
     size: u64,
     /// Which uploads to run; `all` adds the negative cases.
     #[arg(long, value_enum, default_value = "all")]
     mode: Mode,
     /// Multipart part size (default: size/16, at least 5 MiB).
-    #[arg(long, value_parser = super::size)]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true, value_parser = super::size)]
     part_size: Option<u64>,
     /// Run the negative cases with a single mode too.
     #[arg(long)]
     negative: bool,
+    /// Print the report as JSON (README: "--json").
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
-pub async fn run(s3: &S3Args, a: RoundtripArgs) -> Result<ExitCode> {
+pub async fn run(a: RoundtripArgs) -> Result<ExitCode> {
     // No endpoint: the embedded server with its own generated credentials.
-    let endpoint = s3.endpoint_url();
-    let s3 = s3.resolve().await?;
+    let endpoint = a.s3.endpoint_url();
+    let s3 = a.s3.resolve().await?;
     let credentials = match &endpoint {
         Some(_) => Some(s3.credentials().await?),
         None => None,
@@ -46,7 +51,29 @@ pub async fn run(s3: &S3Args, a: RoundtripArgs) -> Result<ExitCode> {
         ca_bundle: s3.ca_certificates(),
     })
     .await?;
-    print!("{}", report.table());
+    if a.json {
+        let cases: Vec<_> = report
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "case": r.case,
+                    "status": r.status,
+                    "bytes": r.bytes,
+                    "mbPerSecond": r.mbps,
+                    "passed": r.passed,
+                    "detail": r.detail,
+                })
+            })
+            .collect();
+        signpost::report::emit(&signpost::report::envelope(
+            "roundtrip",
+            report.passed(),
+            serde_json::json!({ "endpoint": report.endpoint, "cases": cases }),
+        ));
+    } else {
+        signpost::report::print_text(&report.table());
+    }
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use signpost::config::S3Args;
+use signpost::config::CredentialArgs;
 use signpost_serve::server::{CorsOrigins, EmbeddedServer, ServeOptions};
 
 use super::receiver::{LimitArgs, banner, shutdown_signal};
@@ -27,13 +27,22 @@ pub struct ServeArgs {
     /// (repeatable; `*` for any). Default: any loopback origin (localhost, 127.0.0.1, [::1]).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Region requests must be signed for [env: AWS_REGION, AWS_DEFAULT_REGION; default
+    /// us-east-1]. The credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    /// (minioadmin when neither is set), like `minio server`.
+    #[arg(long)]
+    region: Option<String>,
     #[command(flatten)]
     limits: LimitArgs,
 }
 
-pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
+pub async fn run(a: ServeArgs) -> Result<ExitCode> {
     // Like `minio server`: the credentials come from the environment, minioadmin by default.
-    let (access_key, secret_key, from) = match (&s3.access_key, &s3.secret_key) {
+    let own = CredentialArgs {
+        region: a.region.clone(),
+        ..CredentialArgs::default()
+    };
+    let (access_key, secret_key, from) = match own.key_pair() {
         (Some(ak), Some(sk)) => (ak.clone(), sk.clone(), "AWS_SECRET_ACCESS_KEY"),
         (None, None) => (
             "minioadmin".into(),
@@ -42,7 +51,7 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
         ),
         _ => anyhow::bail!("set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither"),
     };
-    let region = s3.region().await;
+    let region = own.region().await;
     let server = EmbeddedServer::start(ServeOptions {
         data: a.data.clone(),
         buckets: a.buckets.clone(),
@@ -59,7 +68,15 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
         format!("  region:     {region} (requests signed for another are refused)"),
         format!("  access key: {access_key}"),
         format!("  secret key: from {from}"),
-        format!("  data:       {}", server.data_dir.display()),
+        format!(
+            "  data:       {}{}",
+            server.data_dir.display(),
+            if a.data.is_none() {
+                " (a temporary directory, deleted with everything in it when the server stops; --data DIR keeps the objects)"
+            } else {
+                ""
+            }
+        ),
         format!(
             "  CORS:       {}",
             match CorsOrigins::from_args(&a.cors_origins) {
@@ -76,6 +93,13 @@ pub async fn run(s3: &S3Args, a: ServeArgs) -> Result<ExitCode> {
     ];
     if !a.buckets.is_empty() {
         lines.push(format!("  buckets:    {}", a.buckets.join(", ")));
+    }
+    lines.push("To sign for it from another shell:".to_owned());
+    lines.push(format!("  export AWS_ENDPOINT_URL={}", server.endpoint));
+    if from != "AWS_SECRET_ACCESS_KEY" {
+        lines.push(
+            "  export AWS_ACCESS_KEY_ID=minioadmin AWS_SECRET_ACCESS_KEY=minioadmin".to_owned(),
+        );
     }
     lines.push("Ctrl-C or SIGTERM drains and stops it.".to_owned());
     banner(&lines);

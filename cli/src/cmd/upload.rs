@@ -4,14 +4,16 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use signpost::config::S3Args;
+use signpost::config::TlsArgs;
+use signpost::report;
 use signpost_upload::{
-    FileResumeStore, OnFailure, Progress, PutDigest, ResumeStore, RetryPolicy,
-    RunnerJobCustomUpload, UploadError, UploadOptions, Uploader,
+    ErrorKind, FileResumeStore, OnFailure, Progress, PutDigest, ResumeStore, RetryPolicy,
+    RunnerJobCustomUpload, UploadKey, UploadOptions, Uploader,
 };
 
 #[derive(Args)]
@@ -52,9 +54,9 @@ pub struct UploadArgs {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
-    /// Print the result as JSON (status, bytes, seconds, etag, attempts, parts).
+    /// Print the result as JSON, a failure too (README: "--json").
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// File name for a POST's file part and ${filename} (default: the path's).
     #[arg(long)]
     file_name: Option<String>,
@@ -64,6 +66,8 @@ pub struct UploadArgs {
     /// Send without pre-flight checks, to hear the server's own verdict.
     #[arg(long)]
     no_preflight: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -79,7 +83,7 @@ enum PutDigestArg {
     WhileSending,
 }
 
-pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
+pub async fn run(a: UploadArgs) -> Result<ExitCode> {
     let stdin_data = a.path.as_deref() == Some(std::path::Path::new("-"));
     if stdin_data && a.job == "-" {
         anyhow::bail!(
@@ -102,8 +106,9 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         None => FileResumeStore::in_state_dir(),
     };
     let mut builder = Uploader::builder();
-    // The only S3 argument an upload uses: the URLs carry the rest.
-    if let Some(bundle) = s3.read_ca_bundle()? {
+    // The only connection option an upload takes: the URLs carry the endpoint, the region and
+    // the signature.
+    if let Some(bundle) = a.tls.read()? {
         builder = builder.ca_bundle(bundle.certificates);
     }
     let uploader = builder
@@ -114,13 +119,31 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         .concurrency(a.concurrency)
         .build()?;
     if a.abort {
-        uploader
+        if let Err(e) = uploader
             .abort(&job, store.as_ref().map(|s| s as &dyn ResumeStore))
-            .await?;
+            .await
+        {
+            let mut line = format!("{e}{}", signpost::remedy::suffix(&e, Some(&a.job)));
+            if matches!(e.kind(), ErrorKind::Expired | ErrorKind::NeedsNewTarget) {
+                line.push_str(&fresh_abort_hint(&job));
+            }
+            let json = report::failure("upload", &e, &line);
+            return Err(report::Failed {
+                line,
+                json,
+                exit: 1,
+            }
+            .into());
+        }
         if a.json {
-            println!("{}", serde_json::json!({ "aborted": true }));
+            report::emit(&report::success(
+                "upload",
+                serde_json::json!({ "aborted": true }),
+            ));
         } else {
-            println!("the multipart upload was aborted: the server holds none of its parts");
+            report::print_text(
+                "the multipart upload was aborted: the server holds none of its parts\n",
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -135,12 +158,19 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
         );
         b
     });
-    let progress = bar.clone().map(|b| {
-        Arc::new(move |p: Progress| {
-            b.set_length(p.total_bytes);
-            b.set_position(p.bytes_sent);
-        }) as signpost_upload::ProgressFn
-    });
+    // What was sent so far, for the bar and for what an interruption reports.
+    let sent = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
+    let progress = {
+        let (bar, sent) = (bar.clone(), Arc::clone(&sent));
+        Some(Arc::new(move |p: Progress| {
+            sent.0.store(p.bytes_sent, Ordering::Relaxed);
+            sent.1.store(p.total_bytes, Ordering::Relaxed);
+            if let Some(b) = &bar {
+                b.set_length(p.total_bytes);
+                b.set_position(p.bytes_sent);
+            }
+        }) as signpost_upload::ProgressFn)
+    };
     let opts = UploadOptions {
         progress: progress.clone(),
         file_name: a.file_name.clone(),
@@ -161,12 +191,40 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
             PutDigestArg::WhileSending => PutDigest::WhileSending,
         },
     };
-    let result = if stdin_data {
-        uploader
-            .upload_stream(&job, tokio::io::stdin(), &opts)
-            .await
-    } else {
-        uploader.upload_with(&job, &path, &opts).await
+    let work = async {
+        if stdin_data {
+            uploader
+                .upload_stream(&job, tokio::io::stdin(), &opts)
+                .await
+        } else {
+            uploader.upload_with(&job, &path, &opts).await
+        }
+    };
+    // Ctrl-C or SIGTERM: stop sending (the parts in flight are cut; those the server confirmed
+    // are in the journal), then say what is stored and how to go on.
+    let signals = super::receiver::shutdown_signal();
+    let result = tokio::select! {
+        r = work => r,
+        s = signals => {
+            if let Some(b) = &bar {
+                b.abandon();
+            }
+            let signal = s?;
+            let gone_with = Interrupted {
+                signal,
+                job: &job,
+                args: &a,
+                path: &path,
+                stdin_data,
+                store: opts.resume.clone(),
+                abort: stdin_data || matches!(a.on_failure, Some(OnFailureArg::Abort)),
+                whole_body_sent: {
+                    let (done, total) = (sent.0.load(Ordering::Relaxed), sent.1.load(Ordering::Relaxed));
+                    total > 0 && done >= total
+                },
+            };
+            return Err(gone_with.report(&uploader).await.into());
+        }
     };
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -176,6 +234,9 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
             let secs = out.elapsed.as_secs_f64();
             if a.json {
                 let v = serde_json::json!({
+                    "schemaVersion": report::SCHEMA_VERSION,
+                    "command": "upload",
+                    "ok": true,
                     "status": out.status,
                     "bytes": out.bytes,
                     "seconds": secs,
@@ -187,13 +248,22 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                     "location": out.post_response.as_ref().and_then(|p| p.location.clone()),
                     "key": out.post_response.as_ref().and_then(|p| p.key.clone()),
                 });
-                println!("{v}");
+                report::emit(&v);
             } else {
-                println!(
-                    "uploaded {} bytes in {:.2} s ({:.1} MB/s): HTTP {}, {} attempt(s){}{}{}",
-                    out.bytes,
-                    secs,
-                    out.bytes_sent as f64 / secs.max(1e-9) / 1e6,
+                let rate = out.bytes_sent as f64 / secs.max(1e-9) / 1e6;
+                let sent = if out.bytes_sent == out.bytes {
+                    format!(
+                        "uploaded {} bytes in {secs:.2} s ({rate:.1} MB/s)",
+                        out.bytes
+                    )
+                } else {
+                    format!(
+                        "uploaded {} bytes, {} of them sent in this run in {secs:.2} s ({rate:.1} MB/s)",
+                        out.bytes, out.bytes_sent
+                    )
+                };
+                report::print_text(&format!(
+                    "{sent}: HTTP {}, {} attempt(s){}{}{}\n",
                     out.status,
                     out.attempts,
                     out.parts
@@ -208,35 +278,161 @@ pub async fn run(s3: &S3Args, a: UploadArgs) -> Result<ExitCode> {
                         String::new()
                     },
                     out.etag.map(|e| format!(", ETag {e}")).unwrap_or_default(),
-                );
+                ));
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            if a.json {
-                let v = serde_json::json!({
-                    "error": e.to_string(),
-                    "status": e.status(),
-                    "code": e.s3_code(),
-                });
-                println!("{v}");
-            }
             // The library names the remedy; the command names its flags.
             let e_text = format!("{e}{}", signpost::remedy::suffix(&e, Some(&a.job)));
-            // An error about the file itself names it already.
-            let about_the_file = matches!(
-                e,
-                UploadError::Preflight(signpost_upload::PreflightError::FileNotFound { .. })
-                    | UploadError::Preflight(signpost_upload::PreflightError::NotAFile { .. })
-            );
-            Err(if about_the_file || stdin_data {
-                anyhow::anyhow!("{}", e_text)
+            // An error about the file itself (missing, unreadable, changed) names it already,
+            // and saying it was not modified would contradict a change.
+            let about_the_file =
+                matches!(e.kind(), ErrorKind::FileUnreadable | ErrorKind::FileChanged);
+            let line = if about_the_file || stdin_data {
+                e_text
             } else {
-                anyhow::anyhow!(
+                format!(
                     "{e_text} (the source file {} was not modified)",
                     path.display()
                 )
-            })
+            };
+            let json = report::failure("upload", &e, &line);
+            Err(report::Failed {
+                line,
+                json,
+                exit: 1,
+            }
+            .into())
         }
+    }
+}
+
+/// A shell word, quoted when it needs to be.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What to do when the descriptor's AbortMultipartUpload URL no longer works.
+fn fresh_abort_hint(job: &RunnerJobCustomUpload) -> String {
+    let Some(k) = UploadKey::of(job) else {
+        return String::new();
+    };
+    format!(
+        ". Its URLs no longer work: abort upload {id} (of {object}) with fresh ones. With the credentials at hand: signpost presign multipart --bucket BUCKET --key KEY --upload-id {id} --max-size 5MiB | signpost upload --abort --job -; else ask the job server for a fresh descriptor of upload {id} (signpost presign multipart --upload-id {id} on its side) and run signpost upload --abort --job NEW.json",
+        id = shell_word(&k.upload_id),
+        object = k.object,
+    )
+}
+
+/// An upload stopped by a signal, and what it left.
+struct Interrupted<'a> {
+    signal: &'static str,
+    job: &'a RunnerJobCustomUpload,
+    args: &'a UploadArgs,
+    path: &'a std::path::Path,
+    stdin_data: bool,
+    store: Option<Arc<dyn ResumeStore>>,
+    /// Abort the multipart upload instead of keeping it (standard input, `--on-failure abort`).
+    abort: bool,
+    /// Every byte of a PUT or POST was handed to the connection before the signal.
+    whole_body_sent: bool,
+}
+
+impl Interrupted<'_> {
+    /// The one line (and JSON) saying what is stored and how to resume or abort; exit 130
+    /// after SIGINT, 143 after SIGTERM (128 + the signal's number, as shells report them).
+    async fn report(self, uploader: &Uploader) -> report::Failed {
+        let exit = if self.signal == "SIGTERM" { 143 } else { 130 };
+        let mut fields = serde_json::Map::new();
+        let line = match (&self.job.multipart, UploadKey::of(self.job)) {
+            (Some(_), Some(key)) if self.abort => {
+                let why = if self.stdin_data {
+                    "standard input cannot be read again"
+                } else {
+                    "--on-failure abort"
+                };
+                match uploader.abort(self.job, self.store.as_deref()).await {
+                    Ok(()) => {
+                        fields.insert("aborted".into(), true.into());
+                        format!(
+                            "interrupted by {}: the multipart upload {} was aborted ({why}): the server holds none of its parts",
+                            self.signal, key.upload_id
+                        )
+                    }
+                    Err(e) => format!(
+                        "interrupted by {}: the multipart upload {} could not be aborted ({e}): abort it with signpost upload --abort --job {}",
+                        self.signal,
+                        key.upload_id,
+                        shell_word(&self.args.job)
+                    ),
+                }
+            }
+            (Some(_), Some(key)) => {
+                fields.insert("uploadId".into(), key.upload_id.clone().into());
+                let journal = self
+                    .store
+                    .as_ref()
+                    .and_then(|s| s.load(&key).ok().flatten());
+                let (parts, bytes) = journal.as_ref().map_or((0, 0), |j| {
+                    (j.parts.len(), j.parts.values().map(|p| p.len).sum::<u64>())
+                });
+                fields.insert("partsStored".into(), parts.into());
+                fields.insert("bytesStored".into(), bytes.into());
+                let total = std::fs::metadata(self.path).map(|m| m.len()).ok();
+                let of = match (total, journal.as_ref().map(|j| j.header.part_size)) {
+                    (Some(t), Some(ps)) if ps > 0 => format!(" of {}", t.div_ceil(ps).max(1)),
+                    _ => String::new(),
+                };
+                let recorded = match (&self.store, journal.is_some()) {
+                    (Some(_), true) => "recorded in its journal".to_owned(),
+                    (Some(_), false) => "no part was confirmed yet".to_owned(),
+                    (None, _) => "no journal is kept (no state directory): a resume asks the server which parts it holds".to_owned(),
+                };
+                let state = self
+                    .args
+                    .state_dir
+                    .as_ref()
+                    .map(|d| format!(" --state-dir {}", shell_word(&d.to_string_lossy())))
+                    .unwrap_or_default();
+                format!(
+                    "interrupted by {}: the multipart upload {} is kept with {parts}{of} parts stored ({bytes} bytes), {recorded}. Resume it (only the missing parts are sent): signpost upload{state} --job {} {}; or abort it: signpost upload{state} --abort --job {}",
+                    self.signal,
+                    key.upload_id,
+                    shell_word(&self.args.job),
+                    shell_word(&self.path.to_string_lossy()),
+                    shell_word(&self.args.job),
+                )
+            }
+            _ if self.whole_body_sent => format!(
+                "interrupted by {}: the whole body was sent but no answer came, so the server may or may not have stored it; run the same command again to be sure (a {} replaces the object)",
+                self.signal,
+                self.job.method.as_str()
+            ),
+            _ => format!(
+                "interrupted by {}: nothing was stored (a {} stores the object only once the whole body has arrived, and it was cut before); run the same command again to upload it",
+                self.signal,
+                self.job.method.as_str()
+            ),
+        };
+        let message = line.clone();
+        let mut err = serde_json::Map::new();
+        err.insert("kind".into(), "interrupted".into());
+        err.insert("message".into(), message.into());
+        err.insert("signal".into(), self.signal.into());
+        err.extend(fields);
+        let json = report::envelope(
+            "upload",
+            false,
+            serde_json::json!({ "error": serde_json::Value::Object(err) }),
+        );
+        report::Failed { line, json, exit }
     }
 }

@@ -23,41 +23,145 @@ use clap::Args;
 use signpost_presign::{Addressing, Credentials, Endpoint, Presigner};
 use signpost_wire::Secret;
 
-/// Where S3 is and who signs. `Debug` shows the secret and the token as `******`.
-#[derive(Args, Clone, Debug)]
+/// The help heading every command's connection options share.
+pub const HEADING: &str = "S3 endpoint and credentials (flags, else the AWS environment)";
+
+/// Where S3 is and who signs, for the commands that sign or connect (`presign`, `roundtrip`,
+/// `gateway`). `Debug` shows the secret and the token as `******`.
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = HEADING)]
 pub struct S3Args {
-    /// S3 endpoint (MinIO: http://127.0.0.1:9000). Default: AWS_ENDPOINT_URL_S3, then
-    /// AWS_ENDPOINT_URL, then AWS S3 for the region.
-    #[arg(long, global = true)]
+    /// S3 endpoint (MinIO: http://127.0.0.1:9000) [env: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL;
+    /// else AWS S3 for the region].
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Region the requests are signed for. Default: AWS_REGION, AWS_DEFAULT_REGION, the
-    /// profile's region, us-east-1.
-    #[arg(long, env = "AWS_REGION", global = true)]
-    pub region: Option<String>,
-    /// Named profile of the shared config and credentials files.
-    #[arg(long, env = "AWS_PROFILE", global = true)]
-    pub profile: Option<String>,
-    /// Access key id (else the AWS SDKs' credential chain).
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", global = true)]
-    pub access_key: Option<String>,
-    /// Secret access key (prefer the environment variable: flags show in process lists).
-    #[arg(
-        long,
-        env = "AWS_SECRET_ACCESS_KEY",
-        hide_env_values = true,
-        global = true
-    )]
-    pub secret_key: Option<Secret>,
-    /// Session token of temporary credentials.
-    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true, global = true)]
-    pub session_token: Option<Secret>,
     /// Virtual-hosted addressing (BUCKET.host) instead of path style (default for custom endpoints).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub virtual_hosted: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub credentials: CredentialArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub tls: TlsArgs,
+}
+
+/// Who signs, and for which region. Each flag falls back to the AWS variable named in its help
+/// (read when used, so a variable never makes a flag look required in a usage line).
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = HEADING)]
+pub struct CredentialArgs {
+    /// Region requests are signed for [env: AWS_REGION, AWS_DEFAULT_REGION; else the profile's
+    /// region, else us-east-1].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named profile of the shared config and credentials files [env: AWS_PROFILE].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Access key id [env: AWS_ACCESS_KEY_ID; else the AWS SDKs' credential chain].
+    #[arg(long, value_name = "ID")]
+    pub access_key: Option<String>,
+    /// Secret access key [env: AWS_SECRET_ACCESS_KEY; prefer it: flags show in process lists].
+    #[arg(long, value_name = "SECRET")]
+    pub secret_key: Option<Secret>,
+    /// Session token of temporary credentials [env: AWS_SESSION_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub session_token: Option<Secret>,
+}
+
+/// The CA bundle, for every command that makes HTTPS connections.
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = HEADING)]
+pub struct TlsArgs {
     /// PEM file of the CA certificates to trust instead of the system's (a private CA in front
-    /// of MinIO or Ceph), for every HTTPS connection: S3, STS, the uploader.
-    #[arg(long, env = "AWS_CA_BUNDLE", global = true, value_name = "FILE")]
+    /// of MinIO or Ceph), for every HTTPS connection [env: AWS_CA_BUNDLE].
+    #[arg(long, value_name = "FILE")]
     pub ca_bundle: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The bundle's path: the flag, else `AWS_CA_BUNDLE`.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.ca_bundle
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+            .or_else(|| var("AWS_CA_BUNDLE").map(PathBuf::from))
+    }
+
+    /// The CA bundle, read and checked, when one is given.
+    pub fn read(&self) -> Result<Option<signpost_upload::CaBundle>> {
+        match self.path() {
+            Some(p) => Ok(Some(signpost_upload::read_ca_bundle(&p)?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl CredentialArgs {
+    /// The profile: the flag, else `AWS_PROFILE`.
+    pub fn profile(&self) -> Option<String> {
+        self.profile
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| var("AWS_PROFILE"))
+    }
+
+    /// The region: the flag, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's, us-east-1.
+    pub async fn region(&self) -> String {
+        if let Some(r) = self.region.clone().filter(|r| !r.is_empty()) {
+            return r;
+        }
+        let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
+        if let Some(p) = self.profile() {
+            profile = profile.profile_name(p);
+        }
+        RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(profile.build())
+        .or_else("us-east-1")
+        .region()
+        .await
+        .map_or_else(|| "us-east-1".to_owned(), |r| r.as_ref().to_owned())
+    }
+
+    /// The access key id and the secret, each from its flag or else its variable.
+    pub fn key_pair(&self) -> (Option<String>, Option<Secret>) {
+        (
+            self.access_key
+                .clone()
+                .filter(|s| !s.is_empty())
+                .or_else(|| var("AWS_ACCESS_KEY_ID")),
+            self.secret_key
+                .clone()
+                .filter(|s| !s.is_empty())
+                .or_else(|| var("AWS_SECRET_ACCESS_KEY").map(Secret::from)),
+        )
+    }
+
+    /// Credentials given as flags or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, if any.
+    fn static_credentials(&self) -> Result<Option<Credentials>> {
+        let c = match self.key_pair() {
+            (Some(ak), Some(sk)) => Credentials::new(ak, sk),
+            (None, None) => return Ok(None),
+            (Some(_), None) => anyhow::bail!(
+                "an access key id is given but no secret key: set AWS_SECRET_ACCESS_KEY (or --secret-key), or unset AWS_ACCESS_KEY_ID to use the profile or role credentials"
+            ),
+            (None, Some(_)) => anyhow::bail!(
+                "a secret key is given but no access key id: set AWS_ACCESS_KEY_ID (or --access-key)"
+            ),
+        };
+        tracing::debug!(source = "environment or flags", "credentials");
+        let token = self
+            .session_token
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| var("AWS_SESSION_TOKEN").map(Secret::from));
+        Ok(Some(match token {
+            Some(t) => c.with_session_token(t),
+            None => c,
+        }))
+    }
 }
 
 /// A variable, unless unset or empty.
@@ -75,73 +179,15 @@ impl S3Args {
             .or_else(|| var("AWS_ENDPOINT_URL"))
     }
 
-    /// The region: flag or `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's, us-east-1.
-    pub async fn region(&self) -> String {
-        if let Some(r) = self.region.clone().filter(|r| !r.is_empty()) {
-            return r;
-        }
-        self.region_chain()
-            .region()
-            .await
-            .map_or_else(|| "us-east-1".to_owned(), |r| r.as_ref().to_owned())
-    }
-
-    fn region_chain(&self) -> RegionProviderChain {
-        let mut profile = aws_config::profile::ProfileFileRegionProvider::builder();
-        if let Some(p) = &self.profile {
-            profile = profile.profile_name(p);
-        }
-        RegionProviderChain::first_try(
-            aws_config::environment::EnvironmentVariableRegionProvider::new(),
-        )
-        .or_else(profile.build())
-        .or_else("us-east-1")
-    }
-
     /// The arguments resolved once for a command that connects or signs: the region found
     /// (flags, environment, profile), the CA bundle read and checked. Every presigner, client and
     /// credential chain the command makes then uses these same values.
     pub async fn resolve(&self) -> Result<S3Config> {
         Ok(S3Config {
-            region: self.region().await,
-            ca: self.read_ca_bundle()?,
+            region: self.credentials.region().await,
+            ca: self.tls.read()?,
             args: self.clone(),
         })
-    }
-
-    /// The CA bundle, read and checked, when one is given.
-    pub fn read_ca_bundle(&self) -> Result<Option<signpost_upload::CaBundle>> {
-        match self
-            .ca_bundle
-            .as_deref()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            Some(p) => Ok(Some(signpost_upload::read_ca_bundle(p)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Credentials given as flags or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, if any.
-    fn static_credentials(&self) -> Result<Option<Credentials>> {
-        let ak = self.access_key.clone().filter(|s| !s.is_empty());
-        let sk = self.secret_key.clone().filter(|s| !s.is_empty());
-        let c = match (ak, sk) {
-            (Some(ak), Some(sk)) => Credentials::new(ak, sk),
-            (None, None) => return Ok(None),
-            (Some(_), None) => anyhow::bail!(
-                "an access key id is given but no secret key: set AWS_SECRET_ACCESS_KEY (or --secret-key), or unset AWS_ACCESS_KEY_ID to use the profile or role credentials"
-            ),
-            (None, Some(_)) => anyhow::bail!(
-                "a secret key is given but no access key id: set AWS_ACCESS_KEY_ID (or --access-key)"
-            ),
-        };
-        tracing::debug!(source = "environment or flags", "credentials");
-        Ok(Some(
-            match self.session_token.clone().filter(|s| !s.is_empty()) {
-                Some(t) => c.with_session_token(t),
-                None => c,
-            },
-        ))
     }
 }
 
@@ -195,7 +241,7 @@ impl S3Config {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(http)
             .region(aws_config::Region::new(region.to_owned()));
-        if let Some(p) = &self.args.profile {
+        if let Some(p) = self.args.credentials.profile() {
             loader = loader.profile_name(p);
         }
         let conf = loader.load().await;
@@ -204,7 +250,7 @@ impl S3Config {
         )?;
         Ok(ChainProvider {
             inner: provider,
-            profile: self.args.profile.clone(),
+            profile: self.args.credentials.profile(),
             http: http_for_diagnosis,
             region: region.to_owned(),
         })
@@ -213,7 +259,7 @@ impl S3Config {
     /// The credentials now (flags, environment, or the chain): for what takes fixed credentials
     /// (the Verifier, the round trip). Temporary ones carry their expiry.
     pub async fn credentials(&self) -> Result<Credentials> {
-        if let Some(c) = self.args.static_credentials()? {
+        if let Some(c) = self.args.credentials.static_credentials()? {
             return Ok(c);
         }
         let chain = self.chain().await?;
@@ -242,7 +288,7 @@ impl S3Config {
     /// refreshed before they expire.
     pub async fn presigner(&self) -> Result<Arc<Presigner>> {
         let endpoint = self.endpoint()?;
-        if let Some(c) = self.args.static_credentials()? {
+        if let Some(c) = self.args.credentials.static_credentials()? {
             return Ok(Arc::new(Presigner::new(c, endpoint)));
         }
         let chain = self.chain().await?;

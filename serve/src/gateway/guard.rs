@@ -16,7 +16,7 @@ pub enum BodyRefusal {
     /// A rule of the verified request or form.
     #[error(transparent)]
     Rule(VerifyError),
-    /// Over the gateway's `--max-object-size`.
+    /// Over the gateway's `--max-size`.
     #[error("the object is over this gateway's limit of {limit} bytes")]
     TooLarge {
         /// The limit.
