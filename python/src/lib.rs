@@ -567,24 +567,9 @@ fn upload(
         })
     });
     let out = result.map_err(|e| upload_error(py, &e))?;
-    let d = PyDict::new(py);
-    d.set_item("status", out.status)?;
-    d.set_item("bytes", out.bytes)?;
-    d.set_item("seconds", out.elapsed.as_secs_f64())?;
-    d.set_item("etag", out.etag.clone())?;
-    d.set_item("attempts", out.attempts)?;
-    d.set_item("parts", out.parts)?;
-    d.set_item("partsReused", out.parts_reused)?;
-    d.set_item("bytesSent", out.bytes_sent)?;
-    d.set_item(
-        "location",
-        out.post_response.as_ref().and_then(|p| p.location.clone()),
-    )?;
-    d.set_item(
-        "key",
-        out.post_response.as_ref().and_then(|p| p.key.clone()),
-    )?;
-    Ok(d.into_any().unbind())
+    let v = serde_json::to_value(&out)
+        .map_err(|e| UploadError::new_err(format!("the outcome cannot be written: {e}")))?;
+    to_py(py, &v)
 }
 
 #[pymodule]

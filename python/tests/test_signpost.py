@@ -85,6 +85,16 @@ def test_urls_equal_the_rust_presigners_and_verify_accepts_them(server, key, tmp
     )
     import json
     assert job == json.loads(cli.stdout)
+    # A form's fields keep the order they are sent in, as the CLI prints them.
+    form = p.presign_post(bucket=BUCKET, key_prefix="jobs/", expires=900, signed_at=at,
+                          success_status=201)
+    cli = subprocess.run(
+        [binary(), "presign", "post", "--bucket", BUCKET, "--key-prefix", "jobs/", "--expires",
+         "900", "--at", at, "--success-status", "201"],
+        env=server.env(), capture_output=True, text=True, check=True,
+    )
+    assert list(form["fields"].items()) == list(json.loads(cli.stdout)["fields"].items())
+    assert list(form) == list(json.loads(cli.stdout))
 
     fresh = p.presign_put(bucket=BUCKET, key=key)
     path = tmp_path / "job.json"

@@ -43,3 +43,25 @@ impl UploadOutcome {
         }
     }
 }
+
+/// The outcome as the command's `--json` and the bindings report it: `status`, `bytes`,
+/// `seconds`, `etag`, `attempts`, `parts`, `partsReused`, `bytesSent`, and a POST response's
+/// `location` and `key` (null when absent).
+impl serde::Serialize for UploadOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let post = self.post_response.as_ref();
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("status", &self.status)?;
+        m.serialize_entry("bytes", &self.bytes)?;
+        m.serialize_entry("seconds", &self.elapsed.as_secs_f64())?;
+        m.serialize_entry("etag", &self.etag)?;
+        m.serialize_entry("attempts", &self.attempts)?;
+        m.serialize_entry("parts", &self.parts)?;
+        m.serialize_entry("partsReused", &self.parts_reused)?;
+        m.serialize_entry("bytesSent", &self.bytes_sent)?;
+        m.serialize_entry("location", &post.and_then(|p| p.location.as_ref()))?;
+        m.serialize_entry("key", &post.and_then(|p| p.key.as_ref()))?;
+        m.end()
+    }
+}

@@ -52,6 +52,15 @@ impl Refusal {
             Some(AuthorizationQueryParametersError) => {
                 "the presigned URL is malformed (was its query string cut?) or signed for another region"
             }
+            // Garage 2.5 answers an unknown key with AccessDenied "Forbidden: No such key: …".
+            Some(AccessDenied)
+                if self
+                    .s3
+                    .as_ref()
+                    .is_some_and(|e| e.message.to_ascii_lowercase().contains("no such key")) =>
+            {
+                "the access key the target was signed with is unknown to this server: check that the job server signs with a key of this server (and for this endpoint)"
+            }
             Some(InvalidAccessKeyId | NotSignedUp) => {
                 "the access key the target was signed with is unknown to this server: check that the job server signs with a key of this server (and for this endpoint)"
             }

@@ -233,22 +233,10 @@ pub async fn run(a: UploadArgs) -> Result<ExitCode> {
         Ok(out) => {
             let secs = out.elapsed.as_secs_f64();
             if a.json {
-                let v = serde_json::json!({
-                    "schemaVersion": report::SCHEMA_VERSION,
-                    "command": "upload",
-                    "ok": true,
-                    "status": out.status,
-                    "bytes": out.bytes,
-                    "seconds": secs,
-                    "etag": out.etag,
-                    "attempts": out.attempts,
-                    "parts": out.parts,
-                    "partsReused": out.parts_reused,
-                    "bytesSent": out.bytes_sent,
-                    "location": out.post_response.as_ref().and_then(|p| p.location.clone()),
-                    "key": out.post_response.as_ref().and_then(|p| p.key.clone()),
-                });
-                report::emit(&v);
+                report::emit(&report::success(
+                    "upload",
+                    serde_json::to_value(&out).unwrap_or_default(),
+                ));
             } else {
                 let rate = out.bytes_sent as f64 / secs.max(1e-9) / 1e6;
                 let sent = if out.bytes_sent == out.bytes {

@@ -47,10 +47,15 @@ impl UploadError {
             | UploadError::Multipart(MultipartError::UploadGone { .. }) => true,
             UploadError::Refused { refusal, .. } => {
                 use S3ErrorCode::*;
-                let expired = refusal
-                    .s3
-                    .as_ref()
-                    .is_some_and(|e| e.message.to_ascii_lowercase().contains("expired"));
+                // Garage answers AccessDenied for what S3 names more precisely (measured, 2.5:
+                // "Forbidden: Invalid signature", "Forbidden: No such key: AKID…"), and S3 for
+                // an expired URL ("Request has expired").
+                let expired = refusal.s3.as_ref().is_some_and(|e| {
+                    let m = e.message.to_ascii_lowercase();
+                    m.contains("expired")
+                        || m.contains("invalid signature")
+                        || m.contains("no such key")
+                });
                 matches!(
                     self.s3_code(),
                     Some(

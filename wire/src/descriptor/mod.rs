@@ -188,6 +188,11 @@ impl RunnerJobCustomUpload {
         Ok(d)
     }
 
+    /// Serializes to compact JSON (never fails for this type).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// Serializes to JSON (never fails for this type).
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
